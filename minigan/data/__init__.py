@@ -1,0 +1,72 @@
+"""Data sets for minigan: real MNIST & friends, 2-D toy mixtures, and the batch loader.
+
+``load_dataset(spec)`` turns a short spec into a ``Dataset``:
+
+    mnist5k              5,000 real MNIST digits shipped with minigan (works offline)
+    mnist[:DIR]          MNIST IDX files in DIR (default ROOT/mnist, see ``download``)
+    fashion-mnist[:DIR]  Fashion-MNIST IDX files in DIR (default ROOT/fashion-mnist)
+    quickdraw:PATH       a Quick, Draw! numpy_bitmap .npy (N x 784 uint8)
+    folder:DIR           the .png images in DIR, all the same size
+    ring8[:N], grid25[:N]  N points (default 10,000) of a 2-D Gaussian mixture
+
+>>> ds = load_dataset("mnist5k", split="test")
+>>> ds.images.shape, float(ds.images.min()), float(ds.images.max())
+((500, 1, 28, 28), -1.0, 1.0)
+"""
+import os
+
+from minigan.data.download import default_root, download
+from minigan.data.embedded import load_mnist5k
+from minigan.data.folder import load_folder
+from minigan.data.idx import load_mnist_dir
+from minigan.data.loader import DataLoader, Dataset
+from minigan.data.quickdraw import load_quickdraw
+from minigan.data.toy import grid25, ring8
+
+__all__ = ["DATASETS", "load_dataset", "Dataset", "DataLoader", "download", "ring8",
+           "grid25"]
+
+DATASETS = {
+    "mnist5k": "5,000 real MNIST digits (500 per class) shipped with minigan; no download",
+    "mnist": "MNIST, 60,000 + 10,000 digits, from IDX files: mnist:DIR",
+    "fashion-mnist": "Fashion-MNIST, 60,000 + 10,000 clothing images (IDX): fashion-mnist:DIR",
+    "quickdraw": "one Quick, Draw! category, numpy_bitmap .npy (N x 784): quickdraw:PATH",
+    "folder": "every .png in a folder, all the same size, grey or RGB: folder:DIR",
+    "ring8": "2-D toy: 8 Gaussians on a circle of radius 2, std 0.02 (ring8[:N])",
+    "grid25": "2-D toy: 25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (grid25[:N])",
+}
+TOY_SIZE = 10_000
+NEEDS_ARGUMENT = {"quickdraw": "PATH", "folder": "DIR"}
+HAS_SPLITS = ("mnist5k", "mnist", "fashion-mnist")
+
+
+def load_dataset(spec, root=None, split=None):
+    """The data set named by ``spec`` (see the module docstring), as a ``Dataset``.
+
+    root: where ``mnist``/``fashion-mnist`` without a DIR look (ROOT/name; default
+    ``download.default_root()``); split: "train", "test" or "all" for mnist5k (default all
+    5,000; train/test are the fixed 4,500/500 stratified split), mnist and fashion-mnist
+    (default train); the other data sets have no split.
+    Raises ValueError for an unknown name, listing the choices.
+    """
+    name, _, argument = spec.partition(":")
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+    if name in NEEDS_ARGUMENT and not argument:
+        raise ValueError(f"{name} needs a location: expected {name}:{NEEDS_ARGUMENT[name]}")
+    if split is not None and name not in HAS_SPLITS:
+        raise ValueError(f"{name} has no {split!r} split: only {', '.join(HAS_SPLITS)} do")
+    if name == "mnist5k":
+        if argument:
+            raise ValueError(f"mnist5k is embedded: expected 'mnist5k', found {spec!r}")
+        return Dataset.from_uint8(*load_mnist5k(split or "all"), name=spec)
+    if name in ("mnist", "fashion-mnist"):
+        directory = argument or os.path.join(root or default_root(), name)
+        return Dataset.from_uint8(*load_mnist_dir(directory, split or "train"), name=spec)
+    if name == "quickdraw":
+        return Dataset.from_uint8(load_quickdraw(argument), name=spec)
+    if name == "folder":
+        return Dataset.from_uint8(load_folder(argument), name=spec)
+    if argument and not argument.isdigit():
+        raise ValueError(f"{name}: expected a number of points {name}:N, found {spec!r}")
+    return {"ring8": ring8, "grid25": grid25}[name](int(argument or TOY_SIZE))
