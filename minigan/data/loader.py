@@ -12,6 +12,7 @@ interrupted one would have.
 import numpy as np
 
 from minigan import backend
+from minigan.autograd import Tensor
 
 
 class Dataset:
@@ -113,8 +114,6 @@ class DataLoader:
         return np.random.default_rng([self.seed, epoch]).permutation(len(self.x))
 
     def __iter__(self):
-        from minigan.autograd import Tensor  # lazy: data must import without the engine
-
         if self.position >= len(self):
             self.epoch, self.position = self.epoch + 1, 0
         order = self.order(self.epoch)

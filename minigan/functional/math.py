@@ -321,6 +321,35 @@ def matmul(a, b):
     return y
 
 
+class Linear(Function):
+    """y = x Wᵀ + b for x (N, in), W (out, in), b (out,) — one op instead of three, which
+    keeps the graph of an MLP small; ∂L/∂x = gy W, ∂L/∂W = gyᵀ x, ∂L/∂b = Σₙ gy."""
+
+    def forward(self, x, w, b=None):
+        y = x @ w.T  # (N, in) @ (in, out) -> (N, out)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        needs = self.needs_input_grad
+        gx = gy @ w if needs[0] else None
+        gw = gy.mT @ x if needs[1] else None
+        gb = sum(gy, (0,)) if len(needs) > 2 and needs[2] else None
+        return gx, gw, gb
+
+
+def linear(x, weight, bias=None):
+    """x Wᵀ + b over the last axis of x (any leading axes), PyTorch's F.linear."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features in its last axis, but "
+                         f"the weight {weight.shape} expects {weight.shape[1]}")
+    x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x  # (..., in) -> (N, in)
+    y = Linear()(x2, weight) if bias is None else Linear()(x2, weight, bias)
+    return y.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else y
+
+
 # ==================== reductions ====================
 
 def _normalize_axis(axis, ndim):
