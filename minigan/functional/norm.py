@@ -1,0 +1,276 @@
+"""Normalisation: batch, instance, layer and group norm.
+
+All four standardise x over some axes and then apply a learned affine map:
+
+    x̂ = (x − μ) / √(σ² + ε),   y = γ ⊙ x̂ + β,
+
+with μ and σ² the mean and the *biased* variance over the reduced axes. They differ only in
+which axes those are, for x of shape (N, C, H, W):
+
+    batch norm     (N, H, W)        one μ, σ² per channel          (notes 000/003: DCGAN)
+    instance norm  (H, W)           one per sample and channel
+    layer norm     the trailing ``normalized_shape`` axes           (notes 002: a WGAN-GP
+                                                                     critic has no batch norm)
+    group norm     (C/G, H, W)      one per sample and group of C/G channels
+
+So one Function, ``Normalize``, does the standardisation (and holds the three-term backward
+once); each op is a reshape around it plus ``γ x̂ + β`` written with Tensor ops, whose
+backward gives gγ = Σ gy ⊙ x̂ and gβ = Σ gy (sums over every axis but γ's).
+"""
+from minigan.autograd import Function, Tensor
+from minigan.backend import device_of, get_array_module
+from minigan.functional.math import as_tensor_like, mean, var
+
+
+# ==================== standardisation (the one Function) ====================
+
+class Normalize(Function):
+    """x̂ = (x − μ) / s over ``axes``, with μ = mean(x), σ² = mean((x − μ)²) (biased),
+    s = √(σ² + ε); x̂ has x's shape.
+
+    Backward, with n the number of elements reduced over and means over ``axes``:
+        ∂μ/∂xⱼ = 1/n,   ∂s/∂xⱼ = (xⱼ − μ)/(n s) = x̂ⱼ/n,
+        ∂x̂ᵢ/∂xⱼ = (δᵢⱼ − 1/n)/s − (xᵢ − μ)/s² · x̂ⱼ/n = (δᵢⱼ − 1/n − x̂ᵢ x̂ⱼ/n) / s,
+    so gx = Σᵢ gyᵢ ∂x̂ᵢ/∂x is the three-term formula
+        gx = (1/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)).
+    With the affine map after it (y = γ x̂ + β), the gradient reaching x̂ is γ ⊙ gy, which
+    gives batch norm's gx = (γ/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)).
+
+    The backward reads x̂ from the output and recomputes 1/s from x with Tensor ops, so
+    both are differentiable and the gradient can be differentiated again.
+    """
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = tuple(axes), eps
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        centered = x - x.mean(axis=self.axes, keepdims=True)
+        variance = (centered * centered).mean(axis=self.axes, keepdims=True)
+        return centered / xp.sqrt(variance + x.dtype.type(self.eps))
+
+    def backward(self, gy):
+        x, = self.inputs
+        x_hat = self.output()
+        inv_std = (var(x, self.axes, keepdims=True, correction=0) + self.eps) ** -0.5
+        return inv_std * (gy - mean(gy, self.axes, keepdims=True)
+                          - x_hat * mean(gy * x_hat, self.axes, keepdims=True))
+
+
+def _affine(x_hat, weight, bias, shape):
+    """γ ⊙ x̂ + β, with γ and β viewed as ``shape`` so they broadcast over x̂."""
+    if weight is not None:
+        x_hat = x_hat * weight.reshape(shape)  # (C,) -> (1, C, 1, ..., 1), or as it is
+    if bias is not None:
+        x_hat = x_hat + bias.reshape(shape)    # (C,) -> (1, C, 1, ..., 1), or as it is
+    return x_hat
+
+
+def _channel_shape(x):
+    """(1, C, 1, ..., 1): a per-channel vector broadcast against x of shape (N, C, ...)."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+# ==================== running statistics ====================
+
+def _update_running_stats(running_mean, running_var, batch_mean, batch_var, momentum):
+    """running ← (1 − m) · running + m · batch, in place. These are buffers, not parameters:
+    no graph is recorded, and a Tensor's own array is overwritten so a layer sees it."""
+    for running, batch in ((running_mean, batch_mean), (running_var, batch_var)):
+        array = running.data if isinstance(running, Tensor) else running
+        array *= 1 - momentum
+        array += momentum * batch
+
+
+def _check_running_stats(name, x, running_mean, running_var, momentum, training):
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{name}: give both running_mean and running_var, or neither")
+    if training and running_mean is not None and momentum is None:
+        raise ValueError(
+            f"{name}: momentum=None (a cumulative average) needs the number of batches "
+            "seen; the layers count it: pass momentum=1/num_batches_tracked here")
+    for label, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is None:
+            continue
+        array = stat.data if isinstance(stat, Tensor) else stat
+        if array.shape != (x.shape[1],):
+            raise ValueError(f"{name}: {label} has shape {array.shape}, expected "
+                             f"({x.shape[1]},) for the C={x.shape[1]} channels of the input "
+                             f"of shape {x.shape}")
+        if device_of(array) != x.device:
+            raise RuntimeError(f"{name}: {label} is on {device_of(array)} but the input is "
+                               f"on {x.device}; move them to the same device")
+
+
+# ==================== argument checks ====================
+
+def _check_input(name, x, min_ndim, layout):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor input, found {type(x).__name__}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name}: expected an input of shape {layout} (at least {min_ndim} "
+                         f"dimensions), found shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, found dtype {x.dtype}")
+
+
+def _check_affine(name, weight, bias, shape, what):
+    for label, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != tuple(shape):
+            raise ValueError(f"{name}: {label} has shape {tuple(p.shape)}, expected "
+                             f"{tuple(shape)} ({what})")
+
+
+# ==================== batch norm ====================
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation of x of shape (N, C) or (N, C, *) (PyTorch's signature).
+
+    Training: μ_B, σ²_B per channel over every axis but C (n = N·H·W elements),
+        y = γ (x − μ_B)/√(σ²_B + ε) + β,      normalised with the biased σ²_B,
+    and, when given, the running statistics are updated in place:
+        running_mean ← (1 − m) running_mean + m μ_B,
+        running_var  ← (1 − m) running_var  + m σ²_B · n/(n − 1)   (unbiased).
+    ∂L/∂x = (γ/s)(gy − mean(gy) − x̂ mean(gy x̂)) (see ``Normalize``), gγ = Σ gy x̂, gβ = Σ gy.
+
+    Eval (training=False): an affine map with constant running statistics,
+        y = γ (x − running_mean)/√(running_var + ε) + β,   ∂L/∂x = gy γ/√(running_var + ε).
+
+    ``running_mean``/``running_var``: arrays or Tensors of shape (C,), or None (training
+    only). ``weight`` γ, ``bias`` β: Tensors of shape (C,) or None.
+
+    >>> import minigan
+    >>> x = minigan.tensor([[1.0, 10.0], [3.0, 30.0]])
+    >>> mean, var = minigan.zeros(2), minigan.ones(2)
+    >>> batch_norm(x, mean, var, training=True, eps=0.0)
+    tensor([[-1., -1.],
+            [ 1.,  1.]])
+    >>> mean, var            # 0.9·0 + 0.1·μ_B,  0.9·1 + 0.1·σ²_B·2/1
+    (tensor([0.2, 2. ]), tensor([ 1.1, 20.9]))
+    """
+    _check_input("batch_norm", x, 2, "(N, C) or (N, C, *)")
+    _check_running_stats("batch_norm", x, running_mean, running_var, momentum, training)
+    _check_affine("batch_norm", weight, bias, (x.shape[1],),
+                  f"one per channel of the input of shape {x.shape}")
+    shape = _channel_shape(x)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training:
+        n = x.size // x.shape[1]
+        if n < 2:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, found input of shape {x.shape}")
+        if running_mean is not None:
+            _update_running_stats(running_mean, running_var, x.data.mean(axis=axes),
+                                  x.data.var(axis=axes) * (n / (n - 1)), momentum)
+        return _affine(Normalize(axes, eps)(x), weight, bias, shape)
+    if running_mean is None:
+        raise ValueError("batch_norm: eval mode (training=False) normalises with the running "
+                         "statistics, but running_mean and running_var are None")
+    return _affine(_standardize_with(x, running_mean, running_var, eps, shape),
+                   weight, bias, shape)
+
+
+def _standardize_with(x, running_mean, running_var, eps, shape):
+    """(x − running_mean) / √(running_var + ε) with the statistics as constants."""
+    xp = get_array_module(x.data)
+    mu = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    sigma2 = running_var.data if isinstance(running_var, Tensor) else running_var
+    inv_std = 1 / xp.sqrt(sigma2 + eps)
+    mu, inv_std = mu.reshape(shape), inv_std.reshape(shape)  # (C,) -> (1, C, 1, ..., 1)
+    return (x - as_tensor_like(mu, x)) * as_tensor_like(inv_std, x)
+
+
+# ==================== instance norm ====================
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalisation of x of shape (N, C, *): each (sample, channel) slice is
+    standardised over its own spatial axes (n = H·W elements), then y = γ x̂ + β per channel.
+    ∂L/∂x is ``Normalize``'s three-term formula with means over (H, W).
+
+    With ``use_input_stats`` the running statistics, when given, move towards the batch's
+    average instance statistics (variance unbiased, n/(n − 1)):
+        running_mean ← (1 − m) running_mean + m meanₙ(μₙ꜀),
+        running_var  ← (1 − m) running_var  + m meanₙ(σ²ₙ꜀ · n/(n − 1)).
+    Without it, x is normalised with the running statistics, as in batch norm's eval mode.
+
+    >>> import minigan
+    >>> x = minigan.tensor([[[1.0, 3.0], [5.0, 9.0]]])          # (N, C, L) = (1, 2, 2)
+    >>> instance_norm(x, eps=0.0)
+    tensor([[[-1.,  1.],
+             [-1.,  1.]]])
+    """
+    _check_input("instance_norm", x, 3, "(N, C, *) with spatial axes")
+    _check_running_stats("instance_norm", x, running_mean, running_var, momentum,
+                         use_input_stats)
+    _check_affine("instance_norm", weight, bias, (x.shape[1],),
+                  f"one per channel of the input of shape {x.shape}")
+    shape = _channel_shape(x)
+    if not use_input_stats:
+        if running_mean is None:
+            raise ValueError("instance_norm: use_input_stats=False normalises with the "
+                             "running statistics, but running_mean and running_var are None")
+        return _affine(_standardize_with(x, running_mean, running_var, eps, shape),
+                       weight, bias, shape)
+    axes = tuple(range(2, x.ndim))
+    n = x.size // (x.shape[0] * x.shape[1])
+    if n < 2:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element per channel, "
+                         f"found input of shape {x.shape}")
+    if running_mean is not None:
+        _update_running_stats(running_mean, running_var, x.data.mean(axis=axes).mean(axis=0),
+                              (x.data.var(axis=axes) * (n / (n - 1))).mean(axis=0), momentum)
+    return _affine(Normalize(axes, eps)(x), weight, bias, shape)
+
+
+# ==================== layer norm ====================
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the trailing axes ``normalized_shape`` (an int or a tuple):
+    every sample is standardised over those axes, then y = γ ⊙ x̂ + β with γ, β of shape
+    ``normalized_shape`` (elementwise, not per channel). Needs no batch statistics, so each
+    sample's output depends on that sample only, which keeps the per-sample gradient
+    penalty of WGAN-GP meaningful (notes 002). ∂L/∂x: ``Normalize`` over those axes.
+
+    >>> import minigan
+    >>> layer_norm(minigan.tensor([[2.0, 4.0], [0.0, -6.0]]), 2, eps=0.0)
+    tensor([[-1.,  1.],
+            [ 1., -1.]])
+    """
+    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                        else tuple(normalized_shape))
+    k = len(normalized_shape)
+    _check_input("layer_norm", x, k, f"(*, {', '.join(map(str, normalized_shape))})")
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: expected an input whose last {k} dimension(s) are "
+                         f"normalized_shape {normalized_shape}, found shape {x.shape}")
+    _check_affine("layer_norm", weight, bias, normalized_shape, "normalized_shape")
+    x_hat = Normalize(tuple(range(x.ndim - k, x.ndim)), eps)(x)
+    return _affine(x_hat, weight, bias, normalized_shape)
+
+
+# ==================== group norm ====================
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation of x of shape (N, C, *): the C channels are split into
+    ``num_groups`` groups of C/G consecutive channels, each (sample, group) is standardised
+    over its C/G·H·W elements, then y = γ x̂ + β per channel (γ, β of shape (C,)).
+    G = 1 is layer norm over (C, H, W) with per-channel γ; G = C is instance norm.
+    ∂L/∂x: ``Normalize`` over the group axis of the reshaped x.
+
+    >>> import minigan
+    >>> x = minigan.tensor([[1.0, 3.0, 10.0, 20.0]])                  # (N, C) = (1, 4)
+    >>> group_norm(x, 2, eps=0.0)
+    tensor([[-1.,  1., -1.,  1.]])
+    """
+    _check_input("group_norm", x, 2, "(N, C, *)")
+    n_batch, channels = x.shape[:2]
+    if num_groups < 1 or channels % num_groups:
+        raise ValueError(f"group_norm: the C={channels} channels of the input of shape "
+                         f"{x.shape} are not divisible into num_groups={num_groups} groups")
+    _check_affine("group_norm", weight, bias, (channels,),
+                  f"one per channel of the input of shape {x.shape}")
+    grouped = x.reshape(n_batch, num_groups, -1)  # (N, C, *) -> (N, G, C/G·H·W)
+    x_hat = Normalize((2,), eps)(grouped).reshape(x.shape)  # (N, G, C/G·H·W) -> (N, C, *)
+    return _affine(x_hat, weight, bias, _channel_shape(x))
