@@ -88,6 +88,11 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):
+        # Without this, Python would fall back on __len__: `if loss < 0.1` on a one-element
+        # tensor would always be true. An ambiguous many-element truth value raises.
+        return bool(self.data)
+
     def __repr__(self):
         body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ",
                                prefix="tensor(")
