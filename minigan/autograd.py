@@ -332,6 +332,7 @@ def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, ret
                 alive[key] = x
             if not retain_graph:
                 f._free()
+    claimed = set()  # ids of arrays already stored in some leaf's .grad by this walk
     for key, g in grads.items():
         x = alive[key]
         if return_grads:
@@ -339,9 +340,23 @@ def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, ret
                 result[targets[key]] = g
         elif x.creator is None and x.requires_grad:
             if not create_graph:
-                g = g.detach() if g.creator is not None else g
+                g = _own_gradient(g, claimed)
             x.grad = g if x.grad is None else x.grad + g
     return result
+
+
+def _own_gradient(g, claimed):
+    """A graph-free gradient whose array belongs to one leaf alone.
+
+    Backward passes may hand the same array to several inputs (y = a + b gives both a and b
+    ∂L/∂y itself) or a read-only broadcast view; an optimiser that updates one .grad in
+    place must not change another's, so such arrays are copied (others are not).
+    """
+    array = g.data
+    if id(array) in claimed or array.base is not None or not array.flags.writeable:
+        array = array.copy()
+    claimed.add(id(array))
+    return Tensor(array)
 
 
 def _functions_leading_to(order, targets):

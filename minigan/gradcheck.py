@@ -37,8 +37,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, name=None):
         if inputs[i].dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences "
                             "need float64 inputs")
-        inputs[i].data = backend.get_array_module(inputs[i].data).ascontiguousarray(
-            inputs[i].data)  # so that reshape(-1) below is a writable view
+        if not inputs[i].data.flags.c_contiguous:  # reshape(-1) below must be a view
+            inputs[i].data = backend.get_array_module(inputs[i].data).ascontiguousarray(
+                inputs[i].data)
     name = name or getattr(fn, "__name__", "fn")
     outputs = _as_tuple(fn(*inputs))
     rng = _projection_rng(seed, order=1)
@@ -63,26 +64,32 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, name=None):
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, name=None):
-    """Check second derivatives: gradcheck of x ↦ vᵀ ∂fn/∂x (made with create_graph=True)."""
+    """Check second derivatives: gradcheck of (x, v) ↦ vᵀ ∂fn/∂x, made with create_graph=True.
+
+    The incoming gradient v is itself a checked input (as in PyTorch's gradgradcheck), so a
+    backward that treats ∂L/∂y as a constant — cutting it from the graph — fails too.
+    """
     inputs = tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    with enable_grad():
+        outputs = _as_tuple(fn(*inputs))
     rng = _projection_rng(seed, order=2)
-    vs = None
+    vs = tuple(Tensor(backend.to_device(rng.standard_normal(y.shape), y.device),
+                      requires_grad=True) for y in outputs)
+    count = len(inputs)
 
     def first_derivative(*args):
-        nonlocal vs
+        xs, gys = args[:count], args[count:]
         with enable_grad():
-            outputs = _as_tuple(fn(*args))
-            if vs is None:
-                vs = [Tensor(backend.to_device(rng.standard_normal(y.shape), y.device))
-                      for y in outputs]
-            grads = _vector_jacobian(outputs, vs, [args[i] for i in checked], create_graph=True)
+            grads = _vector_jacobian(_as_tuple(fn(*xs)), gys, [xs[i] for i in checked],
+                                     create_graph=True)
         return tuple(g if g is not None else Tensor(
-            backend.get_array_module(args[i].data).zeros_like(args[i].data))
+            backend.get_array_module(xs[i].data).zeros_like(xs[i].data))
             for g, i in zip(grads, checked))
 
     name = name or getattr(fn, "__name__", "fn")
-    return gradcheck(first_derivative, inputs, eps, atol, rtol, seed, name=f"d/dx of {name}")
+    return gradcheck(first_derivative, inputs + vs, eps, atol, rtol, seed,
+                     name=f"d/dx of {name}")
 
 
 def _projection_rng(seed, order):

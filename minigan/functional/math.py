@@ -137,6 +137,8 @@ class Pow(Function):
 
     def backward(self, gy):
         x, = self.inputs
+        if self.c == 0:  # x⁰ = 1 is constant; c·x⁻¹ would be 0·∞ = NaN at x = 0
+            return gy * 0.0
         return gy * self.c * x ** (self.c - 1)
 
 

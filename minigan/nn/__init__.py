@@ -14,3 +14,7 @@ from minigan.nn.embedding import Embedding
 from minigan.nn.linear import Identity, Linear
 from minigan.nn.module import Module, Parameter
 from minigan.nn.shape import Flatten, Unflatten
+from minigan.nn.norm import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d,
+                             LayerNorm)
+from minigan.nn.resize import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, ReflectionPad2d,
+                               ReplicationPad2d, Upsample, ZeroPad2d)
