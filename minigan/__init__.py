@@ -6,5 +6,7 @@ from minigan.creation import (arange, full, ones, ones_like, rand, randint, rand
                               tensor, zeros, zeros_like)
 from minigan import functional
 from minigan.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from minigan import nn, optim
+from minigan.serialization import load, save
 
 __version__ = "0.1.0"
