@@ -17,7 +17,7 @@ So one Function, ``Normalize``, does the standardisation (and holds the three-te
 once); each op is a reshape around it plus ``γ x̂ + β`` written with Tensor ops, whose
 backward gives gγ = Σ gy ⊙ x̂ and gβ = Σ gy (sums over every axis but γ's).
 """
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.backend import device_of, get_array_module
 from minigan.functional.math import as_tensor_like, mean, var
 
@@ -36,8 +36,10 @@ class Normalize(Function):
     With the affine map after it (y = γ x̂ + β), the gradient reaching x̂ is γ ⊙ gy, which
     gives batch norm's gx = (γ/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)).
 
-    The backward reads x̂ from the output and recomputes 1/s from x with Tensor ops, so
-    both are differentiable and the gradient can be differentiated again.
+    The backward reads x̂ from the output and, when a graph of the backward is being
+    recorded (create_graph=True), recomputes 1/s from x with Tensor ops so that it is
+    differentiable too; otherwise it reuses the forward's 1/s, which is the same number.
+    The forward keeps μ and σ² (``self.mean``, ``self.variance``) for running statistics.
     """
 
     def __init__(self, axes, eps):
@@ -45,14 +47,19 @@ class Normalize(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        centered = x - x.mean(axis=self.axes, keepdims=True)
-        variance = (centered * centered).mean(axis=self.axes, keepdims=True)
-        return centered / xp.sqrt(variance + x.dtype.type(self.eps))
+        self.mean = x.mean(axis=self.axes, keepdims=True)
+        centered = x - self.mean
+        self.variance = (centered * centered).mean(axis=self.axes, keepdims=True)
+        self.inv_std = 1 / xp.sqrt(self.variance + x.dtype.type(self.eps))
+        return centered * self.inv_std
 
     def backward(self, gy):
         x, = self.inputs
         x_hat = self.output()
-        inv_std = (var(x, self.axes, keepdims=True, correction=0) + self.eps) ** -0.5
+        if is_grad_enabled():
+            inv_std = (var(x, self.axes, keepdims=True, correction=0) + self.eps) ** -0.5
+        else:
+            inv_std = as_tensor_like(self.inv_std, x)
         return inv_std * (gy - mean(gy, self.axes, keepdims=True)
                           - x_hat * mean(gy * x_hat, self.axes, keepdims=True))
 
@@ -160,10 +167,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if n < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, found input of shape {x.shape}")
+        standardize = Normalize(axes, eps)
+        x_hat = standardize(x)
         if running_mean is not None:
-            _update_running_stats(running_mean, running_var, x.data.mean(axis=axes),
-                                  x.data.var(axis=axes) * (n / (n - 1)), momentum)
-        return _affine(Normalize(axes, eps)(x), weight, bias, shape)
+            _update_running_stats(running_mean, running_var, standardize.mean.reshape(-1),
+                                  standardize.variance.reshape(-1) * (n / (n - 1)), momentum)
+        return _affine(x_hat, weight, bias, shape)
     if running_mean is None:
         raise ValueError("batch_norm: eval mode (training=False) normalises with the running "
                          "statistics, but running_mean and running_var are None")
