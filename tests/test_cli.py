@@ -1,0 +1,251 @@
+"""The command line: help, train/resume, sample, eval's metrics hook, download, list, the
+errors for unknown names (exit 2, the choices on stderr, no traceback), a NaN run (exit
+1) and Ctrl-C on a real subprocess (exit 130 with a checkpoint that resumes)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from matplotlib.image import imread
+
+import minigan
+from minigan import cli, metrics
+from minigan.data import DATASETS
+from minigan.gan.vanilla import Vanilla
+from minigan.train import load_checkpoint, read_log
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--data", "ring8:256", "--batch-size", "32", "--latent-dim", "4", "--hidden", "16"]
+
+
+def run_main(argv, capsys):
+    """(exit status, stdout, stderr) of ``minigan ARGV`` run in this process."""
+    try:
+        status = cli.main([str(a) for a in argv])
+    except SystemExit as exit:  # argparse: --help and usage errors
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def run_module(*argv, **kwargs):
+    return subprocess.run([sys.executable, "-m", "minigan", *map(str, argv)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def points_run(tmp_path_factory):
+    """A finished 4-step ring8 run, shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("points")
+    assert cli.main(["train", "vanilla", *TINY, "--steps", "4", "--out", str(out)]) == 0
+    return out
+
+
+# ==================== help ====================
+
+@pytest.mark.parametrize("command", [[], ["train"], ["train", "vanilla"], ["sample"], ["eval"],
+                                     ["download"], ["list"]])
+def test_help_of_every_command_exits_0(command, capsys):
+    status, out, _ = run_main(command + ["--help"], capsys)
+    assert status == 0 and out.startswith("usage: minigan")
+
+
+def test_help_of_train_vanilla_lists_its_options(capsys):
+    _, out, _ = run_main(["train", "vanilla", "--help"], capsys)
+    for option in ("--data", "--steps", "--epochs", "--batch-size", "--device", "--seed",
+                   "--out", "--resume", "--sample-every", "--checkpoint-every", "--lr",
+                   "--k", "--g-loss", "{minimax,nonsaturating}"):
+        assert option in out, option
+
+
+# ==================== unknown names and bad input ====================
+
+def test_unknown_variant_lists_the_choices_without_traceback():
+    result = run_module("train", "nope")
+    assert result.returncode == 2
+    assert "invalid choice: 'nope' (choose from" in result.stderr
+    assert "vanilla" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_dataset_lists_the_choices_without_traceback(tmp_path):
+    result = run_module("train", "vanilla", "--data", "nope", "--out", tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "minigan train: error: unknown dataset 'nope': expected one of" in result.stderr
+    assert all(name in result.stderr for name in DATASETS)
+
+
+def test_unknown_download_lists_the_choices(capsys):
+    status, _, err = run_main(["download", "cifar"], capsys)
+    assert status == 2 and "invalid choice: 'cifar'" in err and "fashion-mnist" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "0"], "--steps: expected a positive integer, found 0"),
+    (["--steps", "3", "--epochs", "1"], "not allowed with argument"),
+    (["--g-loss", "bogus"], "invalid choice: 'bogus'"),
+    (["--lr", "-1", "--steps", "1"], "Invalid lr value: -1.0"),
+    (["--device", "tpu", "--steps", "1"], "unknown device 'tpu'"),
+])
+def test_bad_training_options_exit_2(argv, message, tmp_path, capsys):
+    status, _, err = run_main(["train", "vanilla", *TINY, "--out", tmp_path, *argv], capsys)
+    assert status == 2 and message in err
+
+
+@pytest.mark.skipif(minigan.cuda_available(), reason="this machine has a CUDA GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys):
+    status, _, err = run_main(["train", "vanilla", *TINY, "--device", "cuda", "--out",
+                               tmp_path], capsys)
+    assert status == 1 and "device 'cuda' was requested but CuPy" in err
+
+
+def test_a_missing_or_foreign_checkpoint_exits_2(tmp_path, capsys):
+    status, _, err = run_main(["sample", tmp_path / "nothing"], capsys)
+    assert status == 2 and "does not exist" in err
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    status, _, err = run_main(["eval", tmp_path / "bad.npz"], capsys)
+    assert status == 2 and "not an .npz" in err
+
+
+# ==================== train, resume ====================
+
+def test_train_writes_a_run_and_refuses_to_overwrite_it(points_run, capsys):
+    assert len(read_log(points_run / "log.jsonl")) == 4
+    checkpoint = load_checkpoint(points_run)
+    assert checkpoint["meta"] == {"data": "ring8:256", "batch_size": 32, "seed": 0}
+    assert checkpoint["variant"]["config"] == {"k": 1, "latent_dim": 4, "lr": 2e-4,
+                                               "g_loss": "nonsaturating", "hidden": 16}
+    for name in ("samples.png", "samples_000004.png", "loss_curves.png"):
+        assert imread(points_run / name).ndim == 3
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "2", "--out",
+                               points_run], capsys)
+    assert status == 2 and f"--resume {points_run}" in err and "--overwrite" in err
+
+
+def test_resume_continues_to_the_total_number_of_steps(tmp_path, capsys):
+    common = ["train", "vanilla", *TINY, "--g-loss", "minimax", "--seed", "3"]
+    assert run_main(common + ["--steps", "6", "--out", tmp_path / "whole"], capsys)[0] == 0
+    assert run_main(common + ["--steps", "3", "--out", tmp_path / "split"], capsys)[0] == 0
+    # the saved data set, seed and options are used, whatever the command line says
+    status, out, _ = run_main(["train", "vanilla", "--resume", tmp_path / "split",
+                               "--steps", "6"], capsys)
+    assert status == 0 and "resuming" in out and "at step 3" in out
+    strip = lambda log: [{k: v for k, v in r.items() if k != "elapsed"} for r in log]
+    assert strip(read_log(tmp_path / "split" / "log.jsonl")) == \
+        strip(read_log(tmp_path / "whole" / "log.jsonl"))
+    assert load_checkpoint(tmp_path / "split")["variant"]["config"]["g_loss"] == "minimax"
+
+
+def test_nan_loss_exits_1_with_the_step_and_loss_named(tmp_path, capsys, monkeypatch):
+    real_step = Vanilla.step
+
+    def nan_at_3(self, x, y=None):
+        losses = real_step(self, x, y)
+        if self.d_updates == 3:
+            losses["loss_D"] = float("nan")
+        return losses
+
+    monkeypatch.setattr(Vanilla, "step", nan_at_3)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "5",
+                               "--checkpoint-every", "2", "--out", tmp_path], capsys)
+    assert status == 1
+    assert "step 3: loss 'loss_D' is nan" in err and "(step 2), is kept" in err
+    assert load_checkpoint(tmp_path)["step"] == 2
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, capsys):
+    """Exit status 130 (128 + SIGINT, what shells report for Ctrl-C): the run did not
+    finish, but it saved a checkpoint, and --resume continues it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minigan", "train", "vanilla", *TINY, "--steps", "100000",
+         "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    log = tmp_path / "log.jsonl"
+    deadline = time.monotonic() + 45
+    while not (log.exists() and log.read_text().strip()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no log line within 45 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=45)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    step = load_checkpoint(tmp_path)["step"]
+    assert step >= 1 and len(read_log(log)) == step
+    assert f"interrupted at step {step}: checkpoint saved to {tmp_path}" in out
+    status, _, _ = run_main(["train", "vanilla", "--resume", tmp_path, "--steps", step + 2],
+                            capsys)
+    assert status == 0 and load_checkpoint(tmp_path)["step"] == step + 2
+
+
+# ==================== sample, eval, download, list ====================
+
+def test_sample_points_writes_a_png(points_run, tmp_path, capsys):
+    status, out, _ = run_main(["sample", points_run, "--n", "50", "--out",
+                               tmp_path / "s.png"], capsys)
+    assert status == 0 and "wrote 50 samples" in out
+    assert imread(tmp_path / "s.png").ndim == 3
+
+
+def test_sample_images_from_an_mnist5k_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert run_main(["train", "vanilla", "--steps", "2", "--batch-size", "16", "--out", run],
+                    capsys)[0] == 0
+    status, _, _ = run_main(["sample", run / "checkpoint.npz", "--n", "9", "--out",
+                             tmp_path / "grid.png"], capsys)
+    assert status == 0
+    side = 3 * (28 + 2) + 2  # a 3x3 grid, drawn at ceil(512 / 92) = 6x
+    assert imread(tmp_path / "grid.png").shape[:2] == (6 * side, 6 * side)
+
+
+def test_sample_label_needs_a_conditional_variant(points_run, tmp_path, capsys):
+    status, _, err = run_main(["sample", points_run, "--label", "3", "--out",
+                               tmp_path / "s.png"], capsys)
+    assert status == 2 and "vanilla is not conditional" in err
+
+
+def test_eval_without_metrics_says_so(points_run, capsys, monkeypatch):
+    monkeypatch.delattr(metrics, "evaluate", raising=False)
+    status, out, _ = run_main(["eval", points_run], capsys)
+    assert status == 0 and "metrics are not available yet" in out
+
+
+def test_eval_calls_the_metrics_hook(points_run, capsys, monkeypatch):
+    calls = []
+
+    def evaluate(variant, data, num_samples):
+        calls.append((variant.name, data, variant.g_updates, num_samples))
+        return {"modes covered": 3, "high quality": 0.25}
+
+    monkeypatch.setattr(metrics, "evaluate", evaluate, raising=False)
+    status, out, _ = run_main(["eval", points_run, "--n", "300"], capsys)
+    assert status == 0 and calls == [("vanilla", "ring8:256", 4, 300)]
+    assert "modes covered  3" in out and "high quality   0.2500" in out
+
+
+def test_download_calls_the_verified_download(tmp_path, capsys, monkeypatch):
+    import minigan.data
+    calls = []
+    monkeypatch.setattr(minigan.data, "download",
+                        lambda name, root: calls.append((name, root)) or f"{root}/{name}")
+    status, out, _ = run_main(["download", "fashion-mnist", "--root", tmp_path], capsys)
+    assert status == 0 and calls == [("fashion-mnist", str(tmp_path))]
+    assert f"--data fashion-mnist:{tmp_path}/fashion-mnist" in out
+
+
+def test_list_shows_variants_and_datasets(capsys):
+    status, out, _ = run_main(["list"], capsys)
+    assert status == 0
+    assert "vanilla" in out and "The original GAN" in out
+    assert all(name in out for name in DATASETS)
+
+
+def test_resume_of_a_run_not_started_by_the_cli_exits_2(tmp_path, capsys):
+    from minigan.data import DataLoader, load_dataset
+    from minigan.train import train
+
+    loader = DataLoader(load_dataset("ring8:64"), batch_size=32, seed=0)
+    train(Vanilla((2,), latent_dim=4, hidden=16), loader, tmp_path, steps=1, progress=False)
+    status, _, err = run_main(["train", "vanilla", "--resume", tmp_path], capsys)
+    assert status == 2 and "does not say its data, batch_size, seed" in err
