@@ -29,7 +29,8 @@ class LeakyReLU(Function):
     def backward(self, gy):
         x, = self.inputs
         xp = get_array_module(x.data)
-        return gy * as_tensor_like(xp.where(x.data > 0, 1.0, self.slope), x)
+        one, slope = x.dtype.type(1), x.dtype.type(self.slope)  # keeps the mask in x's dtype
+        return gy * as_tensor_like(xp.where(x.data > 0, one, slope), x)
 
 
 class Sigmoid(Function):

@@ -17,6 +17,9 @@ cuda-convnet: a receptive field's element for the whole batch is then one contig
 of N numbers, so im2col (a strided view copied once) and col2im (a scatter-add, one strided
 slice per kernel offset) move long contiguous runs instead of rows of a few pixels. The
 price is one transpose of each input and output between (N, C, H, W) and (C, H, W, N).
+Two CPU details, each explained where it is handled: rows whose length would make such a
+transpose thrash the cache are padded ("pitched"), and the temporaries of a call live in
+reused scratch blocks (fresh pages cost a page fault each).
 
 >>> import minigan
 >>> x = minigan.ones(1, 1, 4, 4)
@@ -27,7 +30,9 @@ array([[4., 6., 6., 4.],
        [6., 9., 9., 6.],
        [4., 6., 6., 4.]], dtype=float32)
 """
+import math
 import numbers
+import threading
 from typing import NamedTuple
 
 from minigan.autograd import Function, Tensor, is_grad_enabled
@@ -68,62 +73,106 @@ class ConvGeometry(NamedTuple):
         return self._replace(padding=pads)
 
 
-# ==================== im2col / col2im on arrays ====================
+# ==================== scratch memory ====================
+
+class _Scratch(threading.local):
+    """Reusable blocks for the temporaries that die inside one call (the padded batch-last
+    input, GEMM results, col2im's sums), one block per role and thread.
+
+    Why: a DCGAN step allocates and frees tens of MB of such temporaries; the C allocator
+    hands big freed blocks back to the OS, and the first touch of each fresh 4 KiB page
+    is a page fault (~4 µs in a VM): about 7,700 faults, ~30 ms, per step of the notes'
+    MNIST DCGAN at batch 128. The price is memory: each role keeps the largest block it
+    has needed, for the life of the thread. Arrays that leave a call are never scratch.
+    CuPy's memory pool already reuses blocks, so on the GPU this is plain allocation.
+    """
+
+    def __init__(self):
+        self.blocks = {}
+
+    def empty(self, role, shape, dtype, xp):
+        if not _is_numpy(xp):                     # CuPy: its pool does this already
+            return xp.empty(shape, dtype=dtype)
+        size, key = math.prod(shape), (role, xp.dtype(dtype).str)
+        block = self.blocks.get(key)
+        if block is None or block.size < size:
+            block = self.blocks[key] = xp.empty(size, dtype=dtype)
+        return block[:size].reshape(shape)
+
+
+_scratch = _Scratch()
+
+
+def _is_numpy(xp):
+    return xp is get_array_module()  # the module of no array at all is NumPy
+
+
+# ==================== batch-last layout ====================
+
+def _row_pitch(m, itemsize, xp):
+    """m, or m plus one cache line, so that a row of m numbers is not an even number of
+    64-byte cache lines long (on the CPU; a GPU has no such problem).
+
+    A transposing copy reads down a column: one number per row, a row's length apart. If
+    that length is an even number of cache lines (m = 64, 128, 4608 floats...), the reads
+    map to a few cache sets only and evict each other: 5 ns per number instead of 1.
+    """
+    return m + 64 // itemsize if _is_numpy(xp) and (m * itemsize) % 128 == 0 else m
+
+
+def _unaliased(a, axis):
+    """``a``, or a scratch copy of it whose stride along ``axis`` is _row_pitch-ed (see
+    there), for a transposing copy that will read along ``axis``."""
+    xp = get_array_module(a)
+    if a.shape[axis] == 1 or a.strides[axis] % 128 or not _is_numpy(xp):
+        return a
+    rows, m = math.prod(a.shape[:axis + 1]), math.prod(a.shape[axis + 1:])
+    staged = _scratch.empty("stage", (rows, _row_pitch(m, a.dtype.itemsize, xp)), a.dtype, xp)
+    staged = staged[:, :m].reshape(a.shape)           # (rows, pitch) -> a.shape, a view
+    staged[...] = a
+    return staged
+
 
 def _batch_last(x, padding=((0, 0), (0, 0))):
-    """(N, C, H, W) -> zero-padded (C, H + pt + pb, W + pl + pr, N), contiguous, in one
-    copy (a negative bottom/right pad drops those rows/columns)."""
+    """(N, C, H, W) -> zero-padded (C, H + pt + pb, W + pl + pr, N) in scratch memory (a
+    negative bottom/right pad drops those rows/columns)."""
     xp = get_array_module(x)
     (pt, pb), (pl, pr) = padding
     N, C, H, W = x.shape
-    src = x[:, :, :H + min(pb, 0), :W + min(pr, 0)].transpose(1, 2, 3, 0)  # -> (C, H, W, N)
-    if pt == pl == 0 and pb <= 0 and pr <= 0:
-        return xp.ascontiguousarray(src)
-    out = xp.zeros((C, H + pt + pb, W + pl + pr, N), dtype=x.dtype)
-    out[:, pt:pt + src.shape[1], pl:pl + src.shape[2]] = src
+    h, w = H + min(pb, 0), W + min(pr, 0)
+    out = _scratch.empty("input", (C, pt + h + max(pb, 0), pl + w + max(pr, 0), N), x.dtype, xp)
+    src = _unaliased(x[:, :, :h, :w], 0).transpose(1, 2, 3, 0)  # (N, C, h, w) -> (C, h, w, N)
+    out[:, pt:pt + h, pl:pl + w] = src
+    for border in ((slice(None), slice(0, pt)), (slice(None), slice(pt + h, None)),
+                   (slice(None), slice(None), slice(0, pl)),
+                   (slice(None), slice(None), slice(pl + w, None))):
+        out[border] = 0
     return out
 
 
-def _pitch(n, itemsize):
-    """Row length to stage a batch axis of n elements in before transposing it away.
-
-    Transposing (C, H, W, N) back to (N, C, H, W) reads with a stride of one batch row. If
-    that row is an even number of 64-byte cache lines (N = 64, 128, 256 in float32), the
-    reads fall into a few cache sets and evict each other: 5 ns per element instead of 1.
-    An odd number of lines spreads them over all sets, for a few unused numbers per row.
-    """
-    lines, rest = divmod(n * itemsize, 64)
-    return n + 64 // itemsize if rest == 0 and lines % 2 == 0 else n
-
-
 def _batch_first(y, bias=None):
-    """(C, H, W, N) -> (N, C, H, W), contiguous, plus bias[c] when given.
-
-    When the batch rows would alias (see _pitch), y is first copied — a cheap contiguous
-    copy that also adds the bias — into rows of a better length, then transposed.
-    """
+    """(C, H, W, N) -> (N, C, H, W), a new contiguous array, plus bias[c] when given (added
+    in a re-pitching copy, after which the transpose is fast)."""
     xp = get_array_module(y)
     C, H, W, N = y.shape
-    pitch = _pitch(N, y.dtype.itemsize)
-    if pitch != N:
-        staged = xp.empty((C, H, W, pitch), dtype=y.dtype)[..., :N]
-        if bias is None:
-            staged[...] = y
-        else:
-            xp.add(y, bias.reshape(C, 1, 1, 1), out=staged)
-        y, bias = staged, None
-    y = xp.ascontiguousarray(y.transpose(3, 0, 1, 2))     # (C, H, W, N) -> (N, C, H, W)
     if bias is not None:
-        y += bias.reshape(1, C, 1, 1)
-    return y
+        staged = _scratch.empty("stage", (C, H, W, _row_pitch(N, y.dtype.itemsize, xp)),
+                                y.dtype, xp)
+        y = xp.add(y, bias.reshape(C, 1, 1, 1), out=staged[..., :N])
+    # copy(), not ascontiguousarray(): with N = 1 the view is contiguous already, and the
+    # result must never share memory with a scratch block
+    return _unaliased(y, 2).transpose(3, 0, 1, 2).copy()  # (C, H, W, N) -> (N, C, H, W)
 
 
-def im2col(x, geometry, kernel_size):
+# ==================== im2col / col2im ====================
+
+def im2col(x, geometry, kernel_size, keep=False):
     """Every receptive field of x as a column: (N, C, H, W) -> (G, C/G·KH·KW, OH·OW·N).
 
     A strided view (G, Cg, KH, KW, OH, OW, N) of the padded batch-last input reads, for
     kernel offset (kh, kw) and output pixel (i, j), the input pixel (i·s + kh·d, j·s + kw·d):
-    stride and dilation are just the view's strides. One copy makes it a GEMM operand.
+    stride and dilation are just the view's strides. One copy makes it a GEMM operand, a
+    new array if ``keep`` (it outlives the call), else in scratch memory.
     """
     xp = get_array_module(x)
     xc = _batch_last(x, geometry.padding)                        # (C, Hp, Wp, N)
@@ -135,16 +184,20 @@ def im2col(x, geometry, kernel_size):
     fields = xp.lib.stride_tricks.as_strided(
         xc, (G, C // G, KH, KW, OH, OW, N),
         (C // G * bc, bc, dh * bh, dw * bw, sh * bh, sw * bw, bn))  # a view, no copy
-    return xp.ascontiguousarray(fields).reshape(G, C // G * KH * KW, OH * OW * N)
+    shape = (G, C // G * KH * KW, OH * OW * N)
+    cols = (xp.empty(shape, dtype=x.dtype) if keep
+            else _scratch.empty("cols", shape, x.dtype, xp))
+    cols.reshape(fields.shape)[...] = fields  # into (G, Cg·KH·KW, OH·OW·N) seen as fields' shape
+    return cols
 
 
 def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
-    """Each column added back onto the receptive field it came from (overlaps sum), the
-    padding cut off: (G, KH·KW·OCg, H·W·N) -> (N, OC, OH, OW), plus bias[o] if given.
+    """The adjoint of im2col: each column added back onto the receptive field it came from
+    (overlaps sum), the padding cut off: (G, OCg·KH·KW, H·W·N) -> (N, OC, OH, OW), plus
+    bias[o] if given.
 
-    The rows are ordered (kh, kw, o), so the block of one kernel offset is contiguous; one
-    strided slice-add per offset (kh, kw) moves the contributions of all pixels, channels
-    and images at once.
+    One strided slice-add per kernel offset (kh, kw) moves the contributions of all pixels,
+    channels and images at once.
     """
     xp = get_array_module(cols)
     (KH, KW), (H, W), (OH, OW) = kernel_size, in_hw, out_hw
@@ -152,14 +205,17 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
     (pt, pb), (pl, pr) = geometry.padding
     G, rows, HWN = cols.shape
     OCg, N = rows // (KH * KW), HWN // (H * W)
-    cols = cols.reshape(G, KH, KW, OCg, H, W, N)      # (G, KH·KW·OCg, H·W·N) -> (G, KH, KW, OCg, H, W, N)
-    padded = xp.zeros((G, OCg, pt + OH + max(pb, 0), pl + OW + max(pr, 0), N), dtype=cols.dtype)
+    cols = cols.reshape(G, OCg, KH, KW, H, W, N)   # (G, OCg·KH·KW, H·W·N) -> (G, OCg, KH, KW, H, W, N)
+    Hp, Wp = pt + OH + max(pb, 0), pl + OW + max(pr, 0)
+    pitch = _row_pitch(N, cols.dtype.itemsize, xp)     # rows ready for the final transpose
+    padded = _scratch.empty("sum", (G * OCg, Hp, Wp, pitch), cols.dtype, xp)[..., :N]
+    padded[...] = 0 if bias is None else bias.reshape(G * OCg, 1, 1, 1)
+    grouped = padded.reshape(G, OCg, Hp, Wp, N)    # (OC, Hp, Wp, N) -> (G, OCg, Hp, Wp, N), a view
     for kh in range(KH):
         for kw in range(KW):
-            padded[:, :, kh * dh:kh * dh + sh * (H - 1) + 1:sh,
-                   kw * dw:kw * dw + sw * (W - 1) + 1:sw] += cols[:, kh, kw]
-    padded = padded.reshape(G * OCg, *padded.shape[2:])  # (G, OCg, Hp, Wp, N) -> (OC, Hp, Wp, N)
-    return _batch_first(padded[:, pt:pt + OH, pl:pl + OW], bias)  # -> (N, OC, OH, OW)
+            grouped[:, :, kh * dh:kh * dh + sh * (H - 1) + 1:sh,
+                    kw * dw:kw * dw + sw * (W - 1) + 1:sw] += cols[:, :, kh, kw]
+    return _batch_first(padded[:, pt:pt + OH, pl:pl + OW])  # (OC, OH, OW, N) -> (N, OC, OH, OW)
 
 
 # ==================== the three Functions ====================
@@ -167,7 +223,7 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
 class Conv2d(Function):
     """y = x ⋆ w + b, cross-correlation as in PyTorch:
 
-        y[n, o, i, j] = b[o] + Σ_{c, kh, kw} w[o, c, kh, kw] · x̃[n, g·Cg + c, i·s + kh·d, j·s + kw·d]
+        y[n, o, i, j] = b[o] + Σ_{c,kh,kw} w[o, c, kh, kw] · x̃[n, g·Cg + c, i·s + kh·d, j·s + kw·d]
 
     x̃ the zero-padded input, g = o // OCg the group of output channel o. One GEMM:
     Y (G, OCg, OH·OW·N) = W (G, OCg, Cg·KH·KW) @ im2col(x) (G, Cg·KH·KW, OH·OW·N).
@@ -189,12 +245,16 @@ class Conv2d(Function):
         xp = get_array_module(x)
         OC, Cg, KH, KW = w.shape
         G, (OH, OW) = self.geometry.groups, self.geometry.conv_size(x.shape[2:], (KH, KW))
-        cols = self.cols if self.cols is not None else im2col(x, self.geometry, (KH, KW))
-        if self.keep_cols:
-            self.cols = cols
-        y = xp.matmul(w.reshape(G, OC // G, Cg * KH * KW), cols)  # (OC, Cg, KH, KW) -> (G, OCg, Cg·KH·KW); -> (G, OCg, OH·OW·N)
-        y = y.reshape(OC, OH, OW, x.shape[0])                     # (G, OCg, OH·OW·N) -> (OC, OH, OW, N)
-        return _batch_first(y, b)                                 # (OC, OH, OW, N) -> (N, OC, OH, OW)
+        N = x.shape[0]
+        cols = self.cols
+        if cols is None:
+            cols = im2col(x, self.geometry, (KH, KW), keep=self.keep_cols)
+            self.cols = cols if self.keep_cols else None
+        w2 = w.reshape(G, OC // G, Cg * KH * KW)        # (OC, Cg, KH, KW) -> (G, OCg, Cg·KH·KW)
+        y = _scratch.empty("gemm", (G, OC // G, OH * OW * N), x.dtype, xp)
+        xp.matmul(w2, cols, out=y)                         # (G, OCg, OH·OW·N)
+        y = y.reshape(OC, OH, OW, N)                       # (G, OCg, OH·OW·N) -> (OC, OH, OW, N)
+        return _batch_first(y, b)                          # (OC, OH, OW, N) -> (N, OC, OH, OW)
 
     def backward(self, gy):
         x, w = self.inputs[:2]
@@ -235,8 +295,9 @@ class ConvTranspose2d(Function):
         N, _, H, W = x.shape
         G = self.geometry.groups
         xc = _batch_last(x).reshape(G, C // G, H * W * N)     # (C, H, W, N) -> (G, Cg, H·W·N)
-        wt = w.reshape(G, C // G, OCg, KH, KW).transpose(0, 3, 4, 2, 1)  # (C, OCg, KH, KW) -> (G, KH, KW, OCg, Cg)
-        cols = xp.matmul(wt.reshape(G, KH * KW * OCg, C // G), xc)  # (G, KH·KW·OCg, H·W·N)
+        wt = w.reshape(G, C // G, OCg * KH * KW).transpose(0, 2, 1)  # -> (G, OCg·KH·KW, Cg), a view
+        cols = _scratch.empty("gemm", (G, OCg * KH * KW, H * W * N), x.dtype, xp)
+        xp.matmul(wt, xc, out=cols)                           # (G, OCg·KH·KW, H·W·N)
         out_hw = self.geometry.transpose_size((H, W), (KH, KW))
         return col2im(cols, self.geometry, (KH, KW), (H, W), out_hw, bias=b)
 
@@ -276,7 +337,7 @@ class Conv2dGradWeight(Function):
         N, C, _, _ = x.shape
         OC, (KH, KW), G = gy.shape[1], self.kernel_size, self.geometry.groups
         if self.cols is None:
-            self.cols = im2col(x, self.geometry, self.kernel_size)  # kept for ∂L/∂gy
+            self.cols = im2col(x, self.geometry, self.kernel_size, keep=True)  # for ∂L/∂gy
         gyc = _batch_last(gy).reshape(G, OC // G, -1)     # (OC, OH, OW, N) -> (G, OCg, OH·OW·N)
         gw = xp.matmul(gyc, self.cols.transpose(0, 2, 1))   # (G, OCg, Cg·KH·KW)
         return gw.reshape(OC, C // G, KH, KW)               # (G, OCg, Cg·KH·KW) -> (OC, Cg, KH, KW)

@@ -1,0 +1,199 @@
+# %% [markdown]
+# # Lesson 03 — DCGAN: the notes' convolutional generator and discriminator
+#
+# DCGAN (notes 000 section 2, notes 003 "Deep Convolutional GAN") keeps the GAN game of
+# lesson 01 and changes the players: the generator is a stack of *gen blocks* —
+# transposed convolution + batch norm + ReLU, the last one transposed convolution + tanh —
+# and the discriminator a stack of *disc blocks* — convolution + batch norm + LeakyReLU(0.2),
+# the last one a plain convolution to one logit. No pooling and no hidden fully connected
+# layers (notes 003's DCGAN rules). minigan's `dcgan` variant builds exactly those networks;
+# this lesson prints them layer by layer, trains them on MNIST digits, and looks at two
+# things that surprise people: batch norm's train vs eval mode at sampling time, and walks
+# in the latent space (notes 001, "Walking in the latent space").
+
+# %%
+import numpy as np
+
+from _common import check, setup
+
+import minigan
+from minigan import viz
+from minigan.data import DataLoader, load_dataset
+from minigan.gan import get_variant
+from minigan.gan.blocks import batch_statistics
+from minigan.metrics import class_coverage, classify, fid, mean_confidence
+
+QUICK, OUT = setup("03_dcgan")
+minigan.manual_seed(0)
+DCGAN = get_variant("dcgan")
+
+# %% [markdown]
+# ## 1. The networks, layer by layer
+#
+# With the notes' widths (64 latent channels in, 256 → 128 → 64 → 1 channels out), the
+# generator walks $1 \to 3 \to 6 \to 13 \to 28$ (lesson 02, with the last stride corrected to 2)
+# and the discriminator $28 \to 13 \to 5 \to 1$ with $4\times4$ kernels of stride 2:
+# $\lfloor(28 - 4)/2\rfloor + 1 = 13$, $\lfloor(13 - 4)/2\rfloor + 1 = 5$, $\lfloor(5 - 4)/2\rfloor + 1 = 1$.
+
+# %%
+gan = DCGAN((1, 28, 28), width=64)
+
+
+def describe(layer):
+    """A layer's name with its channels, kernel, stride and padding when it has them."""
+    name = type(layer).__name__
+    if not hasattr(layer, "kernel_size"):
+        return name
+    return (f"{name}({layer.in_channels}→{layer.out_channels}, k={layer.kernel_size[0]}, "
+            f"s={layer.stride[0]}, p={layer.padding[0]})")
+
+
+def shape_table(network, x, title):
+    """Run x through each block of ``network``, printing every layer's output shape and
+    parameter count; return the spatial size after each block."""
+    print(f"{title}\n{'block':<6} {'layer':<40} {'output shape':<18} params")
+    print(f"{'':<6} {'input':<40} {str(x.shape):<18}")
+    sizes = []
+    with minigan.no_grad():
+        for i, block in enumerate(network):
+            for layer in block:
+                x = layer(x)
+                params = sum(p.size for p in layer.parameters())
+                print(f"{i:<6} {describe(layer):<40} {str(x.shape):<18} {params}")
+            sizes.append(x.shape[-1])
+    return sizes
+
+
+z = gan.noise(2)
+g_sizes = shape_table(gan.G, z.reshape(2, 64, 1, 1), "generator")  # (N, Z) -> (N, Z, 1, 1)
+d_sizes = shape_table(gan.D[:-1], minigan.zeros(2, 1, 28, 28), "\ndiscriminator (without the head)")
+check("G walks 1 -> 3 -> 6 -> 13 -> 28", g_sizes, [3, 6, 13, 28], 0)
+check("D's blocks walk 28 -> 13 -> 5", d_sizes, [13, 5], 0)
+check("D's head: 5 -> 1, one logit per image", gan.D(minigan.zeros(2, 1, 28, 28)).shape, (2, 1), 0)
+kernels = [block[0].kernel_size[0] for block in gan.G]
+strides = [block[0].stride[0] for block in gan.G]
+check("G's kernels (3, 4, 3, 4), notes 000", kernels, [3, 4, 3, 4], 0)
+check("G's strides (2, 1, 2, 2): the notes' last stride 1 would end at 16", strides, [2, 1, 2, 2], 0)
+
+# %% [markdown]
+# ## 2. Training on MNIST
+#
+# Adam with lr $2\cdot10^{-4}$ and $\beta = (0.5, 0.999)$, weights drawn from $\mathcal N(0, 0.02^2)$,
+# the non-saturating generator loss of lesson 01. To keep the run short on a CPU we halve the
+# notes' width (the full run) or shrink it to a toy (`--quick`). The samples are scored by
+# minigan's small MNIST classifier: how many digit classes they cover, how confidently they
+# are classified, and a Fréchet distance between the classifier's features of generated and
+# real test digits (lower is better; the real training digits score the floor).
+
+# %%
+minigan.manual_seed(0)
+width, batch, steps = (8, 32, 12) if QUICK else (32, 64, 1500)
+digits = load_dataset("mnist5k", split="train")
+gan = DCGAN((1, 28, 28), width=width)
+loader = DataLoader(digits, batch_size=batch, seed=0)
+history = []
+while len(history) < steps:
+    for x, _ in loader:
+        history.append(gan.step(x))
+        if len(history) == steps:
+            break
+assert all(np.isfinite(h["loss_D"]) and np.isfinite(h["loss_G"]) for h in history)
+
+fixed_z = gan.noise(64)
+samples = gan.sample(fixed_z)
+viz.save_image_grid(samples.numpy(), f"{OUT}/samples.png", nrow=8,
+                    title=f"DCGAN (width {width}), {steps} steps")
+viz.save_loss_curves(history, f"{OUT}/losses.png", smooth=50, title="DCGAN on MNIST")
+print(f"saved {OUT}/samples.png and losses.png")
+
+test = load_dataset("mnist5k", split="test")
+n_scored = 100 if QUICK else 500
+probs, features = classify(gan.sample(gan.noise(n_scored)).numpy())
+_, real_features = classify(test.images)
+_, train_features = classify(digits.images[:len(test)])
+scores = {"classes covered (of 10)": class_coverage(probs.argmax(axis=1)),
+          "mean confidence": mean_confidence(probs),
+          "classifier-FID vs test digits": fid(real_features, features),
+          "classifier-FID, real train digits (floor)": fid(real_features, train_features)}
+for name, value in scores.items():
+    print(f"{name:<42} {value:.3f}")
+
+# %% [markdown]
+# ## 3. Batch norm at sampling time: train mode vs eval mode
+#
+# In training mode batch norm normalises each channel with the mean and variance *of the
+# current batch*; in eval mode with running averages collected during training,
+# $\text{running} \leftarrow 0.9\,\text{running} + 0.1\,\text{batch}$. Two consequences:
+#
+# * with batch statistics, one sample depends on the other samples in its batch;
+#   with running statistics, each sample is a function of its own $z$ only;
+# * the two modes give different images from the same $z$, most visibly early in training,
+#   when the running averages still lag behind the weights.
+#
+# (`gan.sample` uses batch statistics by default, the usual way DCGAN samples are drawn,
+# and restores the running averages afterwards; `sample_bn="running"` picks eval mode.)
+
+# %%
+G = gan.G
+z4 = fixed_z.reshape(64, gan.latent_dim, 1, 1)   # (N, Z) -> (N, Z, 1, 1)
+G.eval()
+with minigan.no_grad():
+    eval_all, eval_two = G(z4).numpy(), G(z4[:2]).numpy()
+    with batch_statistics(G):
+        train_all, train_two = G(z4).numpy(), G(z4[:2]).numpy()
+G.train()
+eval_gap = np.abs(eval_all[:2] - eval_two).max()
+train_gap = np.abs(train_all[:2] - train_two).max()
+print(f"sample 0-1 drawn in a batch of 64 vs a batch of 2: eval mode differs by {eval_gap:.2e}, "
+      f"train mode by {train_gap:.2e}")
+check("eval mode: a sample does not depend on its batch", eval_gap, 0.0, 1e-5)
+assert train_gap > 1e-3, "train mode: batch statistics couple the samples of a batch"
+print(f"mean |train-mode − eval-mode| pixel difference over 64 samples: "
+      f"{np.abs(train_all - eval_all).mean():.3f}")
+viz.save_image_grid(train_all, f"{OUT}/samples_batch_stats.png", nrow=8,
+                    title="batch norm with batch statistics (train mode)")
+viz.save_image_grid(eval_all, f"{OUT}/samples_running_stats.png", nrow=8,
+                    title="batch norm with running statistics (eval mode)")
+
+# %% [markdown]
+# The running averages follow the rule above. A fresh `BatchNorm2d` starts from mean 0 and
+# variance 1, so after one training-mode batch its running mean is $0.1\times$ the batch mean
+# and its running variance $0.9 + 0.1\times$ the unbiased batch variance:
+
+# %%
+bn = minigan.nn.BatchNorm2d(3)
+x = minigan.randn(8, 3, 5, 5) * 2 + 1
+bn(x)
+batch_mean = x.numpy().mean(axis=(0, 2, 3))
+batch_var = x.numpy().var(axis=(0, 2, 3), ddof=1)
+check("running mean after one batch = 0.1 · batch mean", bn.running_mean.numpy(), 0.1 * batch_mean,
+      1e-5)
+check("running var after one batch = 0.9 + 0.1 · batch var", bn.running_var.numpy(),
+      0.9 + 0.1 * batch_var, 1e-5)
+
+# %% [markdown]
+# ## 4. A walk in the latent space
+#
+# Notes 001 ("Walking in the latent space") and 003: moving $z$ smoothly moves the image
+# smoothly, from one digit into another, if the generator has learnt a continuous map
+# rather than memorised samples. `viz.interpolate_latents` offers the straight line
+# $z(t) = (1-t)z_0 + t z_1$ and the spherical path (slerp). Gaussian latents of dimension $d$
+# lie near the sphere of radius $\sqrt d$; for $\lVert z_0\rVert = \lVert z_1\rVert = r$ the
+# straight line's midpoint has norm $r\cos(\Omega/2)$ ($\Omega$ the angle between them) — inside
+# the shell where $G$ was trained — while slerp keeps norm $r$ all the way.
+
+# %%
+z0, z1 = gan.noise(2).numpy()
+z1 = z1 * np.linalg.norm(z0) / np.linalg.norm(z1)         # same norm r for the closed form
+r = np.linalg.norm(z0)
+omega = np.arccos(z0 @ z1 / r ** 2)
+linear = viz.interpolate_latents(z0, z1, 9, mode="linear")
+slerp = viz.interpolate_latents(z0, z1, 9, mode="slerp")
+check("walk starts at z0 and ends at z1", np.stack([slerp[0], slerp[-1]]), np.stack([z0, z1]),
+      1e-5)
+check("linear midpoint norm = r cos(Ω/2)", np.linalg.norm(linear[4]), r * np.cos(omega / 2), 1e-4)
+check("slerp keeps the norm r", np.linalg.norm(slerp, axis=1), np.full(9, r), 1e-4)
+
+walk = gan.sample(minigan.tensor(slerp)).numpy()
+viz.save_interpolation_strip(walk, f"{OUT}/latent_walk.png", title="slerp from z0 to z1")
+print(f"saved {OUT}/latent_walk.png, samples_batch_stats.png, samples_running_stats.png")

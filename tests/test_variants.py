@@ -1,0 +1,278 @@
+"""DCGAN, WGAN, WGAN-GP and CGAN: they build, train a few steps on tiny data on each device,
+walk the notes' layer sizes, keep their constraints, sample and round-trip their state."""
+import numpy as np
+import pytest
+
+import minigan
+from minigan import cli
+from minigan.data import ring8
+from minigan.gan import VARIANTS, get_variant
+from minigan.gan import blocks as B
+from minigan.nn.conv import Conv2d, ConvTranspose2d
+from minigan.nn.norm import BatchNorm2d, LayerNorm
+from minigan.nn.resize import Upsample
+
+MINE = ["dcgan", "wgan", "wgan-gp", "cgan"]
+SMALL = dict(width=8, hidden=16)
+
+
+def images(n, device):
+    return minigan.rand(n, 1, 28, 28, device=device) * 2 - 1
+
+
+def labels(n, device, k=10):
+    return minigan.tensor(np.arange(n) % k, device=device)
+
+
+def build(name, shape=(1, 28, 28), device="cpu", **options):
+    num_classes = 10 if shape != (2,) else 8
+    return get_variant(name)(shape, num_classes, device, **{**SMALL, **options})
+
+
+def spatial_walk(blocks, x):
+    sizes = []
+    for block in blocks:
+        x = block(x)
+        sizes.append(x.shape[-1])
+    return sizes, x
+
+
+# ==================== registry ====================
+
+def test_variants_are_registered():
+    for name in MINE:
+        assert name in VARIANTS and VARIANTS[name].name == name
+
+
+# ==================== training steps on tiny data ====================
+
+@pytest.mark.parametrize("name", MINE)
+def test_steps_on_images(name, device):
+    gan = build(name, device=device)
+    x, y = images(16, device), labels(16, device)
+    for _ in range(3):
+        losses = gan.step(x, y)
+        assert all(np.isfinite(v) for v in losses.values()), losses
+    assert gan.d_updates == 3 and gan.g_updates == (3 if gan.k == 1 else 0)
+    z = gan.noise(5)
+    out = gan.sample(z, labels(5, device) if gan.conditional else None)
+    assert out.shape == (5, 1, 28, 28) and out.device == device
+    assert -1 <= out.numpy().min() and out.numpy().max() <= 1
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_steps_on_ring8_points(name, device):
+    data = ring8(32)
+    gan = build(name, shape=(2,), device=device, k=1)
+    x = minigan.tensor(data.points[:16], device=device)
+    y = minigan.tensor(data.labels[:16], device=device)
+    for _ in range(3):
+        losses = gan.step(x, y)
+        assert "loss_G" in losses and all(np.isfinite(v) for v in losses.values())
+    out = gan.sample(gan.noise(7), y[:7] if gan.conditional else None)
+    assert out.shape == (7, 2)
+
+
+# ==================== DCGAN geometry (notes 000) ====================
+
+@pytest.mark.parametrize("upsample", B.UPSAMPLES)
+def test_mnist_layer_walk(upsample):
+    G = B.dcgan_generator(64, (1, 28, 28), width=8, upsample=upsample)
+    sizes, x = spatial_walk(G, minigan.randn(2, 64, 1, 1))
+    assert sizes == [3, 6, 13, 28] and x.shape == (2, 1, 28, 28)
+    D = B.dcgan_discriminator(1, (1, 28, 28), width=64)
+    channels = [m.out_channels for m in D.modules() if isinstance(m, Conv2d)]
+    assert channels == [16, 32, 1]  # the notes' discriminator
+    sizes, scores = spatial_walk(list(D)[:-1], x)
+    assert sizes == [13, 5] and D(x).shape == (2, 1)
+
+
+def test_mnist_generator_is_the_notes_network():
+    G = B.dcgan_generator(64, (1, 28, 28), width=64)
+    layers = [m for m in G.modules() if isinstance(m, ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0]) for m in layers] \
+        == [(64, 256, 3, 2), (256, 128, 4, 1), (128, 64, 3, 2), (64, 1, 4, 2)]
+
+
+def test_nearest_upsampling_replaces_every_stride_two_transposed_conv():
+    G = B.dcgan_generator(64, (1, 28, 28), width=8, upsample="nearest")
+    transposed = [m for m in G.modules() if isinstance(m, ConvTranspose2d)]
+    assert [m.stride[0] for m in transposed] == [1]  # only 3 -> 6 (stride 1) stays
+    assert sum(isinstance(m, Upsample) for m in G.modules()) == 3
+
+
+@pytest.mark.parametrize("size", [8, 32, 64])
+@pytest.mark.parametrize("upsample", B.UPSAMPLES)
+def test_power_of_two_layer_walk(size, upsample):
+    G = B.dcgan_generator(16, (3, size, size), width=2, upsample=upsample)
+    sizes, x = spatial_walk(G, minigan.randn(2, 16, 1, 1))
+    expected = [4 * 2 ** i for i in range(int(np.log2(size // 4)) + 1)]  # 4, 8, ..., size
+    assert sizes == expected and x.shape == (2, 3, size, size)
+    D = B.dcgan_discriminator(3, (3, size, size), width=2)
+    sizes, _ = spatial_walk(list(D)[:-1], x)
+    assert sizes == [size // 2 ** i for i in range(1, len(sizes) + 1)] and sizes[-1] == 4
+    assert D(x).shape == (2, 1)
+
+
+def test_bad_image_size_is_an_error():
+    with pytest.raises(ValueError, match=r"28×28 or 2\^k×2\^k.*found 30×30"):
+        build("dcgan", shape=(1, 30, 30))
+
+
+@pytest.mark.parametrize("norm", B.NORMS)
+def test_critic_norm_choices(norm):
+    D = B.dcgan_discriminator(1, (1, 28, 28), width=8, norm=norm)
+    kinds = {type(m).__name__ for m in D.modules()}
+    assert ("BatchNorm2d" in kinds) == (norm == "batch")
+    assert ("LayerNorm" in kinds) == (norm == "layer")
+    assert ("InstanceNorm2d" in kinds) == (norm == "instance")
+    assert D(images(3, "cpu")).shape == (3, 1)
+
+
+def test_dcgan_initialisation():
+    G = B.dcgan_init_(B.dcgan_generator(64, (1, 28, 28), width=64))
+    weights = np.concatenate([m.weight.numpy().ravel() for m in G.modules()
+                              if isinstance(m, ConvTranspose2d)])
+    assert abs(weights.mean()) < 1e-3 and weights.std() == pytest.approx(0.02, rel=0.02)
+    gammas = np.concatenate([m.weight.numpy() for m in G.modules() if isinstance(m, BatchNorm2d)])
+    assert gammas.mean() == pytest.approx(1.0, abs=0.01) and gammas.std() < 0.03
+    assert all(not m.bias.numpy().any() for m in G.modules() if isinstance(m, BatchNorm2d))
+
+
+# ==================== what each variant adds ====================
+
+def test_wgan_clips_critic_weights_after_a_critic_step(device):
+    gan = build("wgan", device=device)
+    assert gan.k == 5
+    gan.step(images(16, device))
+    assert gan.g_updates == 0  # a critic step only
+    for p in gan.D.parameters():
+        assert np.abs(p.numpy()).max() <= 0.01 + 1e-9
+    assert max(np.abs(p.numpy()).max() for p in gan.G.parameters()) > 0.01
+
+
+def test_wgan_gp_logs_gradient_norm_and_has_no_batch_norm(device):
+    gan = build("wgan-gp", device=device)
+    assert not any(isinstance(m, BatchNorm2d) for m in gan.D.modules())
+    assert any(isinstance(m, LayerNorm) for m in gan.D.modules())
+    losses = gan.step(images(8, device))
+    assert losses["grad_norm"] > 0 and losses["gp"] >= 0
+    assert losses["loss_D"] == pytest.approx(losses["D(G(z))"] - losses["D(x)"] + losses["gp"],
+                                              rel=1e-4, abs=1e-5)
+
+
+def test_optimisers_follow_the_notes():
+    dcgan, wgan, gp = build("dcgan"), build("wgan"), build("wgan-gp")
+    assert type(dcgan.optimizers["D"]).__name__ == "Adam"
+    assert dcgan.optimizers["G"].param_groups[0]["betas"] == (0.5, 0.999)
+    assert dcgan.optimizers["G"].param_groups[0]["lr"] == 2e-4
+    assert type(wgan.optimizers["D"]).__name__ == "RMSprop"
+    assert wgan.optimizers["D"].param_groups[0]["lr"] == 5e-5
+    assert gp.optimizers["D"].param_groups[0]["betas"] == (0.0, 0.9)
+    assert gp.optimizers["D"].param_groups[0]["lr"] == 1e-4 and gp.lam == 10.0
+
+
+@pytest.mark.parametrize("loss", ["bce", "minimax", "lsgan", "hinge"])
+def test_dcgan_loss_choices(loss, device):
+    gan = build("dcgan", device=device, loss=loss)
+    losses = gan.step(images(8, device))
+    assert np.isfinite(losses["loss_D"]) and np.isfinite(losses["loss_G"])
+
+
+def test_cgan_conditions_both_networks(device):
+    gan = build("cgan", device=device)
+    convs = [m for m in gan.D.modules() if isinstance(m, Conv2d)]
+    assert convs[0].in_channels == 1 + 10
+    first = next(m for m in gan.G.modules() if isinstance(m, ConvTranspose2d))
+    assert first.in_channels == 64 + 10
+    z = gan.noise(1)
+    z4 = minigan.functional.cat([z] * 4, axis=0)
+    out = gan.sample(z4, minigan.tensor([3, 3, 5, 5], device=device)).numpy()
+    assert out.shape == (4, 1, 28, 28)
+    np.testing.assert_allclose(out[0], out[1], atol=1e-6)
+    assert np.abs(out[0] - out[2]).max() > 1e-4  # same z, another label: another image
+    with pytest.raises(ValueError, match="needs labels"):
+        gan.sample(z)
+    with pytest.raises(ValueError, match=r"labels of shape \(16,\), found None"):
+        gan.step(images(16, device))
+
+
+def test_condition_input_appends_constant_one_hot_channels():
+    x = minigan.zeros(2, 1, 3, 3)
+    out = B.condition_input(x, minigan.tensor([2, 0]), 4).numpy()
+    assert out.shape == (2, 5, 3, 3)
+    np.testing.assert_array_equal(out[0, 1:, 0, 0], [0, 0, 1, 0])
+    np.testing.assert_array_equal(out[1, 1:].sum(axis=(1, 2)), [9, 0, 0, 0])
+    with pytest.raises(ValueError, match=r"in 0..3, found shape \(2,\) with values \[0, 7\]"):
+        B.one_hot(minigan.tensor([7, 0]), 4, x)
+
+
+# ==================== sampling and state ====================
+
+def test_sampling_changes_no_state_and_uses_batch_statistics():
+    gan = build("dcgan")
+    gan.step(images(8, "cpu"))
+    before = {k: v.numpy().copy() for k, v in gan.G.state_dict().items()}
+    z = gan.noise(6)
+    batch = gan.sample(z).numpy()
+    for k, v in gan.G.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    assert gan.G.training
+    # batch statistics: a sample depends on the other samples of its batch
+    alone = gan.sample(z[:3]).numpy()
+    assert np.abs(alone - batch[:3]).max() > 1e-6
+    running = build("dcgan", sample_bn="running")
+    running.load_state_dict(gan.state_dict())
+    np.testing.assert_allclose(running.sample(z[:3]).numpy(), running.sample(z).numpy()[:3],
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_state_dict_round_trip(name, tmp_path, device):
+    from minigan.serialization import load, save
+    gan = build(name, device=device, k=1)
+    x, y = images(8, device), labels(8, device)
+    gan.step(x, y)
+    path = tmp_path / "state.npz"
+    save({"config": gan.config(), "state": gan.state_dict()}, path)
+    saved = load(path, device=device)
+    copy = type(gan)((1, 28, 28), 10, device, **saved["config"])
+    copy.load_state_dict(saved["state"])
+    assert copy.config() == gan.config() and copy.d_updates == gan.d_updates == 1
+    for (k, a), (_, b) in zip(gan.G.state_dict().items(), copy.G.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    minigan.manual_seed(5)
+    after = gan.step(x, y)
+    minigan.manual_seed(5)
+    assert copy.step(x, y) == after  # optimiser state restored too: the same next step
+
+
+def test_bad_options_are_errors():
+    with pytest.raises(ValueError, match="loss must be one of bce, minimax, lsgan, hinge, "
+                                         "found 'wasserstein'"):
+        build("dcgan", loss="wasserstein")
+    with pytest.raises(ValueError, match="norm must be one of .*found 'group'"):
+        build("wgan-gp", norm="group")
+    with pytest.raises(ValueError, match="clip must be > 0, found 0"):
+        build("wgan", clip=0)
+    with pytest.raises(ValueError, match="width must be an int >= 4, found 2"):
+        build("cgan", width=2)
+
+
+# ==================== the command line ====================
+
+@pytest.mark.parametrize("name", MINE)
+def test_cli_options_match_the_constructor(name):
+    cls = get_variant(name)
+    options = cli._option_names(cls)
+    gan = cls((2,), 8)
+    assert sorted(gan.config()) == options
+
+
+def test_cli_train_and_sample_one_label(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "cgan", "--steps", "2", "--batch-size", "8", "--width", "8",
+                     "--out", str(run), "--sample-every", "2"]) == 0
+    grid = tmp_path / "three.png"
+    assert cli.main(["sample", str(run), "--label", "3", "--n", "4", "--out", str(grid)]) == 0
+    assert grid.exists()
