@@ -123,8 +123,9 @@ for i, (at, points) in enumerate(snapshots.items()):
     ax = fig.add_subplot(1, len(snapshots), i + 1)
     ax.scatter(real[:, 0], real[:, 1], s=3, color="0.75")
     ax.scatter(points[:, 0], points[:, 1], s=3, color="C0", alpha=0.5)
-    ax.set_xlim(-3, 3)
-    ax.set_ylim(-3, 3)
+    limit = max(3.0, float(np.abs(points).max()) + 0.2)   # keep a blob that wandered off in view
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")
     ax.set_title(f"step {at}: {report[at][0]} mode(s)", fontsize=9)
     ax.set_xticks([])

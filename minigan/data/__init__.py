@@ -2,7 +2,9 @@
 
 ``load_dataset(spec)`` turns a short spec into a ``Dataset``:
 
-    mnist5k              5,000 real MNIST digits shipped with minigan (works offline)
+    mnist5k              5,000 real MNIST digits shipped with minigan (works offline);
+                         training uses the 4,500 of its train split, the 500 test digits
+                         are held out for the metrics
     mnist[:DIR]          MNIST IDX files in DIR (default ROOT/mnist, see ``download``)
     fashion-mnist[:DIR]  Fashion-MNIST IDX files in DIR (default ROOT/fashion-mnist)
     quickdraw:PATH       a Quick, Draw! numpy_bitmap .npy (N x 784 uint8)
@@ -44,8 +46,9 @@ def load_dataset(spec, root=None, split=None):
     """The data set named by ``spec`` (see the module docstring), as a ``Dataset``.
 
     root: where ``mnist``/``fashion-mnist`` without a DIR look (ROOT/name; default
-    ``download.default_root()``); split: "train", "test" or "all" for mnist5k (default all
-    5,000; train/test are the fixed 4,500/500 stratified split), mnist and fashion-mnist
+    ``download.default_root()``); split: "train", "test" or "all" for mnist5k (default train:
+    the fixed stratified 4,500 of the 4,500/500 split, so that the 500 test digits stay
+    unseen by training and the metrics can compare against them), mnist and fashion-mnist
     (default train); the other data sets have no split.
     Raises ValueError for an unknown name, listing the choices.
     """
@@ -59,7 +62,7 @@ def load_dataset(spec, root=None, split=None):
     if name == "mnist5k":
         if argument:
             raise ValueError(f"mnist5k is embedded: expected 'mnist5k', found {spec!r}")
-        return Dataset.from_uint8(*load_mnist5k(split or "all"), name=spec)
+        return Dataset.from_uint8(*load_mnist5k(split or "train"), name=spec)
     if name in ("mnist", "fashion-mnist"):
         directory = argument or os.path.join(root or default_root(), name)
         return Dataset.from_uint8(*load_mnist_dir(directory, split or "train"), name=spec)

@@ -5,6 +5,7 @@ from minigan.functional.math import (abs, add, broadcast_to, cat, clamp, div, ex
                                      getitem, linear, log, matmul, max, mean, min, mul, neg, permute,
                                      pow, reshape, split, sqrt, squeeze, stack, sub, sum,
                                      sum_to, transpose, unsqueeze, var, where)
+from minigan.functional.conv import conv2d, conv2d_grad_weight, conv_transpose2d
 from minigan.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                      cross_entropy, kl_div, l1_loss, mse_loss, nll_loss)
 from minigan.functional.norm import batch_norm, group_norm, instance_norm, layer_norm

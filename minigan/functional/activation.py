@@ -1,6 +1,6 @@
 """Activation functions. Each backward reuses the forward's output where the derivative is
 a function of it (σ' = σ(1 − σ), tanh' = 1 − tanh²), as the notes derive them."""
-from minigan.autograd import Function
+from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.backend import get_array_module
 from minigan.functional.math import as_tensor_like, exp, sum
 
@@ -13,6 +13,8 @@ class ReLU(Function):
 
     def backward(self, gy):
         x, = self.inputs
+        if not is_grad_enabled():  # first order: one masked copy, no graph to build
+            return Tensor(get_array_module(x.data).where(x.data > 0, gy.data, 0))
         return gy * as_tensor_like(x.data > 0, x)
 
 
@@ -29,8 +31,10 @@ class LeakyReLU(Function):
     def backward(self, gy):
         x, = self.inputs
         xp = get_array_module(x.data)
-        one, slope = x.dtype.type(1), x.dtype.type(self.slope)  # keeps the mask in x's dtype
-        return gy * as_tensor_like(xp.where(x.data > 0, one, slope), x)
+        slope = x.dtype.type(self.slope)
+        if not is_grad_enabled():  # first order: one masked select, no graph to build
+            return Tensor(xp.where(x.data > 0, gy.data, gy.data * slope))
+        return gy * as_tensor_like(xp.where(x.data > 0, x.dtype.type(1), slope), x)
 
 
 class Sigmoid(Function):

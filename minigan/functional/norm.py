@@ -56,12 +56,20 @@ class Normalize(Function):
     def backward(self, gy):
         x, = self.inputs
         x_hat = self.output()
-        if is_grad_enabled():
-            inv_std = (var(x, self.axes, keepdims=True, correction=0) + self.eps) ** -0.5
-        else:
-            inv_std = as_tensor_like(self.inv_std, x)
+        if not is_grad_enabled():
+            return Tensor(self._three_terms(gy.data, x_hat.data))
+        inv_std = (var(x, self.axes, keepdims=True, correction=0) + self.eps) ** -0.5
         return inv_std * (gy - mean(gy, self.axes, keepdims=True)
                           - x_hat * mean(gy * x_hat, self.axes, keepdims=True))
+
+    def _three_terms(self, gy, x_hat):
+        """The same formula on arrays, for a backward that records no graph (the usual,
+        first-order case): the forward's 1/s and in-place steps, 7 passes over x."""
+        correction = x_hat * (gy * x_hat).mean(axis=self.axes, keepdims=True)
+        correction += gy.mean(axis=self.axes, keepdims=True)
+        gx = gy - correction
+        gx *= self.inv_std
+        return gx
 
 
 def _affine(x_hat, weight, bias, shape):

@@ -30,6 +30,7 @@ def install():
     T.__pow__, T.__rpow__ = M.pow, _reflected(M.pow)
     T.__matmul__, T.__rmatmul__ = M.matmul, _reflected(M.matmul)
     T.__neg__ = M.neg
+    T.__abs__ = M.abs
     T.__getitem__ = M.getitem
     for name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
         setattr(T, name, _compare(name))

@@ -18,3 +18,5 @@ from minigan.nn.norm import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d
                              LayerNorm)
 from minigan.nn.resize import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, ReflectionPad2d,
                                ReplicationPad2d, Upsample, ZeroPad2d)
+from minigan.nn.conv import (Conv2d, ConvTranspose2d, conv_output_size,
+                             conv_transpose_output_size)
