@@ -11,7 +11,21 @@ from minigan.nn.module import Module
 
 # ==================== Sequential ====================
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named by position "0", "1", ..."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), _checked(module, len(self)))
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after the other: y = fₙ(… f₂(f₁(x))).
 
     ``Sequential(m1, m2, ...)`` names the children "0", "1", ...;
@@ -42,20 +56,11 @@ class Sequential(Module):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         return list(self._modules.values())[_position(index, len(self))]
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), _checked(module, len(self)))
-        return self
 
 
 # ==================== ModuleList ====================
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (a plain list would hide them).
 
     >>> from minigan import nn
@@ -80,15 +85,6 @@ class ModuleList(Module):
     def __setitem__(self, index, module):
         setattr(self, str(_position(index, len(self))), _checked(module, index))
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), _checked(module, len(self)))
-        return self
 
     def extend(self, modules):
         for module in modules:
