@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from _common import check, setup
+from _common import check, setup, train_steps
 
 import minigan
 from minigan import nn, optim, viz
@@ -245,12 +245,7 @@ ring = load_dataset("ring8:20000")
 gan = Vanilla((2,), lr=1e-3, latent_dim=2, hidden=128)
 loader = DataLoader(ring, batch_size=256, seed=0)
 steps = 300 if QUICK else 8000
-history = []
-while len(history) < steps:
-    for x, _ in loader:
-        history.append(gan.step(x))
-        if len(history) == steps:
-            break
+history = train_steps(gan, loader, steps)
 
 samples = gan.sample(gan.noise(2000)).numpy()
 scores = toy_metrics(samples, ring.modes, ring.std)
@@ -293,12 +288,7 @@ digits = load_dataset("mnist5k", split="train")
 gan = Vanilla((1, 28, 28), lr=2e-4)
 loader = DataLoader(digits, batch_size=64, seed=0)
 steps = 40 if QUICK else 6000
-history = []
-while len(history) < steps:
-    for x, _ in loader:
-        history.append(gan.step(x))
-        if len(history) == steps:
-            break
+history = train_steps(gan, loader, steps)
 images = gan.sample(gan.noise(64))
 check("samples are images in [-1, 1] (tanh)", float(np.abs(images.numpy()).max()) <= 1.0, 1, 0)
 viz.save_image_grid(images.numpy(), f"{OUT}/mnist_samples.png", nrow=8,

@@ -14,7 +14,7 @@
 # %%
 import numpy as np
 
-from _common import check, setup
+from _common import check, setup, train_steps
 
 import minigan
 from minigan import viz
@@ -93,12 +93,7 @@ width, batch, steps = (8, 32, 12) if QUICK else (32, 64, 1500)
 digits = load_dataset("mnist5k", split="train")
 gan = DCGAN((1, 28, 28), width=width)
 loader = DataLoader(digits, batch_size=batch, seed=0)
-history = []
-while len(history) < steps:
-    for x, _ in loader:
-        history.append(gan.step(x))
-        if len(history) == steps:
-            break
+history = train_steps(gan, loader, steps)
 assert all(np.isfinite(h["loss_D"]) and np.isfinite(h["loss_G"]) for h in history)
 
 fixed_z = gan.noise(64)

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from _common import check, setup
+from _common import check, setup, train_steps
 
 import minigan
 from minigan import viz
@@ -120,12 +120,7 @@ for lam in (LAM, 0.0):
     minigan.manual_seed(0)
     gan = WGANGP((2,), lam=lam)
     loader = DataLoader(ring, batch_size=batch, seed=0)
-    history = []
-    while len(history) < steps:
-        for x, _ in loader:
-            history.append(gan.step(x))
-            if len(history) == steps:
-                break
+    history = train_steps(gan, loader, steps)
     runs[lam] = (gan, np.array([h["grad_norm"] for h in history]))
     norms = runs[lam][1]
     print(f"λ = {lam:4}: grad_norm at step 1 = {norms[0]:.3f}, mean of the last 50 steps = "

@@ -19,7 +19,7 @@
 # %%
 import numpy as np
 
-from _common import check, setup
+from _common import check, setup, train_steps
 
 import minigan
 from minigan import viz
@@ -69,12 +69,7 @@ width, batch, steps = (8, 32, 12) if QUICK else (16, 64, 2500)
 digits = load_dataset("mnist5k", split="train")
 gan = CGAN((1, 28, 28), num_classes=K, width=width)
 loader = DataLoader(digits, batch_size=batch, seed=0)
-history = []
-while len(history) < steps:
-    for x, y in loader:
-        history.append(gan.step(x, y))
-        if len(history) == steps:
-            break
+history = train_steps(gan, loader, steps)
 assert all(np.isfinite(h["loss_D"]) and np.isfinite(h["loss_G"]) for h in history)
 viz.save_loss_curves(history, f"{OUT}/losses.png", smooth=50, title="CGAN on MNIST")
 

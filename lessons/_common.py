@@ -41,3 +41,15 @@ def check(name, value, expected, tol):
     print(f"check {name}: {shown(value)} vs expected {shown(expected)} "
           f"(|error| {error:.2e} <= {tol:g})")
     assert error <= tol, f"{name}: {value} differs from {expected} by {error:.3g} > {tol:g}"
+
+
+def train_steps(gan, loader, steps):
+    """``steps`` calls of ``gan.step`` on the loader's batches, epoch after epoch; returns
+    the list of their loss dicts. Labels go along (unconditional variants ignore them)."""
+    history = []
+    while len(history) < steps:
+        for x, y in loader:
+            history.append(gan.step(x, y))
+            if len(history) == steps:
+                break
+    return history

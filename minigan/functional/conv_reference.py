@@ -3,7 +3,7 @@
 These are the oracles of the fast ops in ``conv.py`` (im2col + one GEMM), and the version
 to read first: every output element is the sum the formula writes down, with the zero
 padding expressed as "skip the terms that fall outside the input". They work on NumPy
-arrays and take PyTorch's arguments (int or pair; padding also "same" / "valid").
+(or CuPy) arrays and take PyTorch's arguments (int or pair; padding also "same" / "valid").
 
 >>> import numpy as np
 >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
@@ -16,7 +16,7 @@ array([[1., 2., 1.],
        [2., 4., 2.],
        [1., 2., 1.]])
 """
-import numpy as np
+from minigan.backend import get_array_module
 
 
 def _pair(value):
@@ -49,7 +49,7 @@ def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     OH = (H + pt + pb - dh * (KH - 1) - 1) // sh + 1
     OW = (W + pl + pr - dw * (KW - 1) - 1) // sw + 1
     OCg = OC // groups
-    y = np.zeros((N, OC, OH, OW), dtype=x.dtype)
+    y = get_array_module(x).zeros((N, OC, OH, OW), dtype=x.dtype)
     for n in range(N):
         for o in range(OC):
             g = o // OCg
@@ -77,7 +77,7 @@ def conv2d_grad_weight_reference(x, gy, kernel_size, stride=1, padding=0, dilati
     (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
     (pt, _), (pl, _) = _conv_pads(padding, (KH, KW), (dh, dw))
     Cg, OCg = C // groups, OC // groups
-    gw = np.zeros((OC, Cg, KH, KW), dtype=x.dtype)
+    gw = get_array_module(x).zeros((OC, Cg, KH, KW), dtype=x.dtype)
     for o in range(OC):
         g = o // OCg
         for c in range(Cg):
@@ -106,7 +106,7 @@ def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding
     OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1
     OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
     Cg = C // groups
-    y = np.zeros((N, OCg * groups, OH, OW), dtype=x.dtype)
+    y = get_array_module(x).zeros((N, OCg * groups, OH, OW), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
             g = c // Cg
