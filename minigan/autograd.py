@@ -332,7 +332,7 @@ def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, ret
                 alive[key] = x
             if not retain_graph:
                 f._free()
-    claimed = set()  # ids of arrays already stored in some leaf's .grad by this walk
+    claimed = set()  # ids of the memory blocks already stored in some leaf's .grad
     for key, g in grads.items():
         x = alive[key]
         if return_grads:
@@ -349,13 +349,18 @@ def _own_gradient(g, claimed):
     """A graph-free gradient whose array belongs to one leaf alone.
 
     Backward passes may hand the same array to several inputs (y = a + b gives both a and b
-    ∂L/∂y itself) or a read-only broadcast view; an optimiser that updates one .grad in
-    place must not change another's, so such arrays are copied (others are not).
+    ∂L/∂y itself), views of one block to several (split), or a read-only broadcast view; an
+    optimiser that updates one .grad in place must not change another's. So an array is
+    copied when it is read-only or its memory block is already some other leaf's; a view
+    of a fresh block (a reshaped GEMM result, say) is kept as it is.
     """
     array = g.data
-    if id(array) in claimed or array.base is not None or not array.flags.writeable:
+    block = array if array.base is None else array.base
+    broadcast = array.size > 1 and 0 in array.strides  # CuPy has no read-only flag for it
+    if id(block) in claimed or broadcast or not getattr(array.flags, "writeable", True):
         array = array.copy()
-    claimed.add(id(array))
+        block = array
+    claimed.add(id(block))
     return Tensor(array)
 
 
