@@ -391,3 +391,17 @@ def test_randn64_helper_gives_float64_leaves():
     x = randn64(2, 3)
     assert x.dtype == np.float64 and x.requires_grad and x.is_leaf
     assert F.sum(x).requires_grad
+
+
+def test_leaf_gradients_own_their_memory(device):
+    """An optimiser may update .grad in place: no leaf's gradient may alias another's, nor
+    be a read-only broadcast view (y = a + b hands ∂L/∂y itself to both a and b)."""
+    a, b = randn64(3, device=device), randn64(3, device=device)
+    (a + b).sum().backward()
+    a.grad.data[...] = 7.0                          # must not reach b.grad
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones(3))
+    x, c = randn64(6, device=device), randn64(1, device=device)
+    first, second = minigan.functional.split(x * c, 3)
+    (first.sum() + 2 * second.sum()).backward()
+    x.grad.data[:3] += 1.0                          # writable, and independent of c.grad
+    np.testing.assert_allclose(c.grad.numpy(), [x.numpy()[:3].sum() + 2 * x.numpy()[3:].sum()])
