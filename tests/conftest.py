@@ -1,4 +1,8 @@
 """Shared fixtures: every test starts from the same seed; op tests run on each device."""
+import contextlib
+import warnings
+
+import numpy as np
 import pytest
 
 import minigan
@@ -20,3 +24,12 @@ def device(request):
 def randn64(*shape, device="cpu", requires_grad=True):
     """A float64 leaf tensor of N(0, 1) samples, the usual gradcheck input."""
     return minigan.randn(*shape, dtype="float64", device=device, requires_grad=requires_grad)
+
+
+@contextlib.contextmanager
+def no_floating_point_trouble():
+    """Warnings are errors, and so are overflow, 0/0 and division by zero. Underflow is not:
+    e^{−1000} rounding to 0 is the intended result, not a problem."""
+    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("error")
+        yield

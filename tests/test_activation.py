@@ -1,8 +1,6 @@
 """Activations: closed-form values and derivatives, first- and second-order finite-difference
 checks in float64, and the extreme inputs a saturated discriminator produces (|x| = 1000)."""
-import contextlib
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +8,7 @@ import pytest
 import minigan
 import minigan.functional as F
 from minigan.gradcheck import gradcheck, gradgradcheck
+from conftest import no_floating_point_trouble
 
 
 def leaf(array, device, requires_grad=True):
@@ -26,15 +25,6 @@ def check(fn, x):
     assert gradcheck(fn, [x])
     assert gradgradcheck(fn, [x])
     assert gradgradcheck(lambda t: fn(t) * fn(t), [x])  # gy depends on x: see test_math_ops
-
-
-@contextlib.contextmanager
-def no_floating_point_trouble():
-    """Warnings are errors, and so are overflow, 0/0 and division by zero. Underflow is not:
-    e^{−1000} rounding to 0 is the intended result, not a problem."""
-    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
-        warnings.simplefilter("error")
-        yield
 
 
 def sigmoid_reference(x):

@@ -1,8 +1,6 @@
 """Losses: values against slow loop references and hand computations, first- and
 second-order finite-difference checks for every reduction, and the error messages."""
-import contextlib
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -10,17 +8,9 @@ import pytest
 import minigan
 from minigan.functional import loss as L
 from minigan.gradcheck import gradcheck, gradgradcheck
+from conftest import no_floating_point_trouble
 
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-@contextlib.contextmanager
-def no_floating_point_trouble():
-    """Warnings are errors, and so are overflow, 0/0 and division by zero. Underflow is not:
-    e^{−1000} rounding to 0 is the intended result, not a problem."""
-    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
-        warnings.simplefilter("error")
-        yield
 
 
 def leaf(array, device, requires_grad=True):
