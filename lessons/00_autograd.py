@@ -17,7 +17,6 @@ import numpy as np
 from _common import check, setup
 
 import minigan
-import minigan.functional as F
 
 setup("00_autograd")  # nothing trains or draws here: --quick changes nothing
 minigan.manual_seed(0)
