@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 from minigan.autograd import Function, Tensor, is_grad_enabled
 from minigan.backend import get_array_module
+from minigan.functional.arguments import int_pair
 
 
 # ==================== geometry ====================
@@ -355,15 +356,6 @@ class Conv2dGradWeight(Function):
 
 # ==================== argument checks ====================
 
-def _pair(value, name, op, minimum):
-    """An int or a pair of ints, each ≥ ``minimum``, as a pair."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and v >= minimum for v in pair):
-        raise ValueError(f"{op}: {name} must be an int ≥ {minimum} or a pair of them, "
-                         f"found {value!r}")
-    return tuple(int(v) for v in pair)
-
-
 def _check_tensor(op, t, what, layout):
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}: expected {what} to be a Tensor, found {type(t).__name__}")
@@ -400,7 +392,7 @@ def _conv_padding(padding, kernel_size, stride, dilation, op="conv2d"):
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
                          f"found {padding!r}")
-    ph, pw = _pair(padding, "padding", op, 0)
+    ph, pw = int_pair(padding, op, "padding", 0)
     return (ph, ph), (pw, pw)
 
 
@@ -427,7 +419,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(
             f"{op}: expected an input with C = {weight.shape[1] * groups} channels (weight "
             f"{weight.shape}, groups={groups}), found C = {x.shape[1]} (input {x.shape})")
-    stride, dilation = _pair(stride, "stride", op, 1), _pair(dilation, "dilation", op, 1)
+    stride, dilation = int_pair(stride, op, "stride", 1), int_pair(dilation, op, "dilation", 1)
     kernel_size = weight.shape[2:]
     geometry = ConvGeometry(stride, _conv_padding(padding, kernel_size, stride, dilation),
                             dilation, groups)
@@ -461,9 +453,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ValueError(
             f"{op}: expected an input with C = {weight.shape[0]} channels (weight "
             f"{weight.shape}), found C = {x.shape[1]} (input {x.shape})")
-    stride, dilation = _pair(stride, "stride", op, 1), _pair(dilation, "dilation", op, 1)
-    (ph, pw), (oph, opw) = (_pair(padding, "padding", op, 0),
-                            _pair(output_padding, "output_padding", op, 0))
+    stride, dilation = int_pair(stride, op, "stride", 1), int_pair(dilation, op, "dilation", 1)
+    (ph, pw), (oph, opw) = (int_pair(padding, op, "padding", 0),
+                            int_pair(output_padding, op, "output_padding", 0))
     for o, s, d in zip((oph, opw), stride, dilation):
         if o >= s and o >= d:
             raise ValueError(f"{op}: output_padding {(oph, opw)} must be smaller than either "
@@ -492,8 +484,8 @@ def conv2d_grad_weight(x, gy, kernel_size, stride=1, padding=0, dilation=1, grou
     _check_tensor(op, x, "input", "(N, C, H, W)")
     _check_tensor(op, gy, "output gradient", "(N, OC, OH, OW)")
     _check_groups(op, groups, x.shape[1], gy.shape[1])
-    kernel_size = _pair(kernel_size, "kernel_size", op, 1)
-    stride, dilation = _pair(stride, "stride", op, 1), _pair(dilation, "dilation", op, 1)
+    kernel_size = int_pair(kernel_size, op, "kernel_size", 1)
+    stride, dilation = int_pair(stride, op, "stride", 1), int_pair(dilation, op, "dilation", 1)
     geometry = ConvGeometry(stride, _conv_padding(padding, kernel_size, stride, dilation, op),
                             dilation, groups)
     expected = (x.shape[0], gy.shape[1]) + geometry.conv_size(x.shape[2:], kernel_size)

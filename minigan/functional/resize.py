@@ -24,6 +24,7 @@ import numbers
 
 from minigan.autograd import Function, Tensor
 from minigan.backend import get_array_module
+from minigan.functional.arguments import int_pair
 
 PAD_MODES = ("constant", "reflect", "replicate")
 INTERPOLATE_MODES = ("nearest", "bilinear")
@@ -327,7 +328,7 @@ def _target_size(in_size, size, scale_factor):
         raise ValueError(f"interpolate: give exactly one of size and scale_factor, found "
                          f"size={size!r} and scale_factor={scale_factor!r}")
     if size is not None:
-        return _int_pair(size, "interpolate", "size", 1), (None, None)
+        return int_pair(size, "interpolate", "size", 1), (None, None)
     scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
     if len(scales) != 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Real)
                                or not s > 0 for s in scales):
@@ -515,9 +516,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
 def _window_args(op, kernel_size, stride, padding):
     """kernel_size, stride (default: kernel_size) and padding as checked pairs."""
-    kernel = _int_pair(kernel_size, op, "kernel_size", 1)
-    stride = kernel if stride is None else _int_pair(stride, op, "stride", 1)
-    padding = _int_pair(padding, op, "padding", 0)
+    kernel = int_pair(kernel_size, op, "kernel_size", 1)
+    stride = kernel if stride is None else int_pair(stride, op, "stride", 1)
+    padding = int_pair(padding, op, "padding", 0)
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding must be at most half the kernel size, found "
                          f"padding={padding} for kernel_size={kernel}")
@@ -548,16 +549,3 @@ def _check_image(x, op, ranks=(3, 4)):
     if x.ndim not in ranks:
         expected = " or ".join({3: "3-D (C, H, W)", 4: "4-D (N, C, H, W)"}[r] for r in ranks)
         raise ValueError(f"{op}: expected a {expected} input, found shape {x.shape}")
-
-
-def _int_pair(value, op, name, minimum):
-    """(a, b) from an int or a pair of ints, each ≥ ``minimum``."""
-    if isinstance(value, numbers.Integral):
-        pair = (value, value)
-    else:
-        pair = tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
-                             or v < minimum for v in pair):
-        raise ValueError(f"{op}: {name} must be an int ≥ {minimum} or a pair of them, found "
-                         f"{value!r}")
-    return int(pair[0]), int(pair[1])

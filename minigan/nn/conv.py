@@ -12,10 +12,10 @@ the ones the notes use to plan those walks:
 32
 """
 import math
-import numbers
 
 from minigan import creation
 from minigan.autograd import Tensor
+from minigan.functional.arguments import int_pair
 from minigan.functional.conv import conv2d, conv_transpose2d
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
@@ -30,14 +30,6 @@ def conv_transpose_output_size(h, kernel, stride=1, padding=0, output_padding=0,
     """Output size of a transposed convolution along one axis (notes 000, "gen block 계산"):
     (H − 1)s − 2p + d(k − 1) + output_padding + 1."""
     return (h - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
-
-
-def _pair(value, name, layer, minimum):
-    pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and v >= minimum for v in pair):
-        raise ValueError(f"{layer}: {name} must be an int ≥ {minimum} or a pair of them, "
-                         f"found {value!r}")
-    return tuple(int(v) for v in pair)
 
 
 class _ConvNd(Module):
@@ -59,12 +51,12 @@ class _ConvNd(Module):
             raise ValueError(f"{layer}: padding must be {allowed}, found {padding!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.transposed = transposed
-        self.kernel_size = _pair(kernel_size, "kernel_size", layer, 1)
-        self.stride = _pair(stride, "stride", layer, 1)
-        self.dilation = _pair(dilation, "dilation", layer, 1)
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding",
-                                                                      layer, 0)
-        self.output_padding = _pair(output_padding, "output_padding", layer, 0)
+        self.kernel_size = int_pair(kernel_size, layer, "kernel_size", 1)
+        self.stride = int_pair(stride, layer, "stride", 1)
+        self.dilation = int_pair(dilation, layer, "dilation", 1)
+        self.padding = (padding if isinstance(padding, str)
+                        else int_pair(padding, layer, "padding", 0))
+        self.output_padding = int_pair(output_padding, layer, "output_padding", 0)
         for o, s, d in zip(self.output_padding, self.stride, self.dilation):
             if o >= s and o >= d:
                 raise ValueError(f"{layer}: output_padding {self.output_padding} must be "
