@@ -6,8 +6,8 @@ import pytest
 
 import minigan
 from minigan.functional.math import GetItem, IndexAdd, MaxMin
-from minigan.functional.resize import (AvgPool2d, AvgPool2dAdjoint, ConstantPad, Crop, Gather,
-                                       Resample2d, ScatterAdd)
+from minigan.functional.resize import (AvgPool2d, AvgPool2dAdjoint, BlockSum, ConstantPad, Crop,
+                                       Gather, RepeatPixels, Resample2d, ScatterAdd)
 from conftest import randn64
 
 
@@ -38,10 +38,12 @@ def _pairs(device):
          lambda y: AvgPool2dAdjoint(*pool, (4, 5))(y), (1, 2, 4, 5)),
         ("GetItem/IndexAdd", lambda x: GetItem(pick)(x),
          lambda y: IndexAdd(pick, (2, 5))(y), (2, 5)),
+        ("RepeatPixels/BlockSum", lambda x: RepeatPixels(2, 3)(x),
+         lambda y: BlockSum(2, 3)(y), (2, 1, 3, 2)),
     ]
 
 
-@pytest.mark.parametrize("which", range(5))
+@pytest.mark.parametrize("which", range(6))
 def test_adjoint_pairs(device, which):
     name, forward, adjoint, shape = _pairs(device)[which]
     x = randn64(*shape, device=device, requires_grad=False)
@@ -52,7 +54,7 @@ def test_adjoint_pairs(device, which):
     assert lhs == pytest.approx(rhs, rel=1e-12), name
 
 
-@pytest.mark.parametrize("which", range(5))
+@pytest.mark.parametrize("which", range(6))
 @pytest.mark.parametrize("side", ["forward", "adjoint"])
 def test_each_function_first_and_second_order(device, which, side):
     name, forward, adjoint, shape = _pairs(device)[which]

