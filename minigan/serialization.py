@@ -21,13 +21,13 @@ error mid-write leaves the previous checkpoint intact and no partial file behind
 """
 import json
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 
 import numpy as np
 
 from minigan import backend
+from minigan.atomic import atomic_write
 from minigan.autograd import Tensor
 
 FORMAT = "minigan-checkpoint"
@@ -50,37 +50,8 @@ def save(obj, path):
     structure = _encode(obj, "", arrays)
     meta = json.dumps({"format": FORMAT, "version": VERSION, "root": structure})
     arrays[_META] = np.array(meta)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(tmp, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    """Make the rename itself durable (POSIX); not possible on every platform."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def _encode(obj, where, arrays):

@@ -26,12 +26,12 @@ import os
 import shutil
 import signal
 import time
-import uuid
 
 import numpy as np
 from tqdm import tqdm
 
 from minigan import backend, viz
+from minigan.atomic import atomic_write
 from minigan.autograd import Tensor
 from minigan.gan import get_variant
 from minigan.serialization import CheckpointError, load, save
@@ -283,15 +283,8 @@ def fixed_inputs(variant):
 
 
 def _copy_atomically(source, target):
-    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}."
-                                                 f"{uuid.uuid4().hex}.tmp")
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with open(source, "rb") as src, atomic_write(target) as dst:
+        shutil.copyfileobj(src, dst)
 
 
 def read_log(path):

@@ -12,12 +12,12 @@ directories and writes its PNG atomically (a temporary file in the same director
 ``os.replace``), so a run killed mid-save never leaves a truncated picture behind.
 """
 import math
-import os
-import uuid
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from minigan.atomic import atomic_write
 
 DPI = 100
 # Small sample grids (a 4x4 MNIST grid is 122 px) are scaled up by a whole number of screen
@@ -147,7 +147,7 @@ def save_image_grid(images, path, nrow=None, title=None, row_labels=None, paddin
     without title or labels it is exactly ``(H' * scale, W' * scale)`` pixels; a title adds
     ``TITLE_MARGIN_PX`` on top, labels a margin on the left.
 
-    >>> import tempfile
+    >>> import os, tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     save_image_grid(np.zeros((4, 1, 28, 28)), os.path.join(d, "grid.png"), scale=2)
     """
@@ -220,7 +220,7 @@ def save_loss_curves(history, path, smooth=None, title=None, figsize=(6.4, 4.0),
     the raw values faintly with a trailing moving average of the last ``k`` logged values
     of each loss on top. The PNG is ``figsize * dpi`` pixels.
 
-    >>> import tempfile
+    >>> import os, tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     save_loss_curves({"loss_D": [1.4, 1.2, 1.3], "loss_G": [0.7, 0.9, 0.8]},
     ...                      os.path.join(d, "loss.png"), smooth=2)
@@ -266,7 +266,7 @@ def save_scatter_2d(samples, path, data=None, modes=None, title=None, figsize=(5
     generated points piling onto a few of the marked centres. ``samples``, ``data`` and
     ``modes`` are ``(N, 2)``, ``(M, 2)`` and ``(K, 2)``. The PNG is ``figsize * dpi`` pixels.
 
-    >>> import tempfile
+    >>> import os, tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     save_scatter_2d(np.zeros((10, 2)), os.path.join(d, "s.png"), modes=[[0, 0]])
     """
@@ -357,7 +357,7 @@ def save_interpolation_strip(images, path, title=None, padding=2, scale=None, dp
 
     Same pixel layout as ``save_image_grid`` with ``nrow = len(images)``.
 
-    >>> import tempfile
+    >>> import os, tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     save_interpolation_strip(np.zeros((8, 28, 28)), os.path.join(d, "walk.png"))
     """
@@ -369,21 +369,6 @@ def save_interpolation_strip(images, path, title=None, padding=2, scale=None, dp
 # ==================================================================== files
 
 def _save_figure(fig, path):
-    """Write ``fig`` as a PNG at ``path`` atomically, creating the parent directories.
-
-    The temporary file sits in the target directory because ``os.replace`` is only atomic
-    within one file system. It is opened with ``open`` rather than ``mkstemp`` so the
-    final file gets the usual umask permissions, not mkstemp's owner-only 0600.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            fig.savefig(f, format="png", dpi=fig.dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``fig`` as a PNG at ``path`` atomically (see minigan.atomic)."""
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=fig.dpi)

@@ -8,11 +8,12 @@ later run would trust it.
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 
 from tqdm import tqdm
+
+from minigan.atomic import atomic_write
 
 MIRRORS = {
     # yann.lecun.com now refuses most downloads; PyTorch's mirror serves the same files.
@@ -69,12 +70,12 @@ def sha256_file(path):
 
 
 def _fetch(url, path, expected, progress):
-    """Stream ``url`` to a temp file beside ``path``; rename it to ``path`` if it verifies."""
-    directory, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+    """Stream ``url`` into ``path`` atomically; the file is kept only if its sha256 is
+    ``expected`` (otherwise the old ``path``, if any, is untouched)."""
+    name = os.path.basename(path)
     try:
-        digest, received = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with atomic_write(path) as out, urllib.request.urlopen(url, timeout=60) as response:
+            digest, received = hashlib.sha256(), 0
             size = response.headers.get("Content-Length")
             size = int(size) if size else None
             with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
@@ -88,21 +89,15 @@ def _fetch(url, path, expected, progress):
             if size is not None and received != size:
                 raise ConnectionError(f"download of {url} was cut off: received {received} of "
                                       f"{size} bytes")
-            out.flush()
-            os.fsync(out.fileno())
-        found = digest.hexdigest()
-        if found != expected:
-            raise ValueError(f"{name} from {url}: sha256 expected {expected}, found {found}; "
-                             "the file was not kept")
-        os.replace(tmp, path)
+            found = digest.hexdigest()
+            if found != expected:
+                raise ValueError(f"{name} from {url}: sha256 expected {expected}, found "
+                                 f"{found}; the file was not kept")
     except urllib.error.URLError as e:
         raise ConnectionError(f"could not download {url}: {e.reason}; offline, the "
                               "embedded 'mnist5k' data set needs no download") from e
     except (http.client.HTTPException, ConnectionResetError, TimeoutError) as e:
         raise ConnectionError(f"download of {url} was cut off: {e!r}") from e
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def download(name, root=None, base_url=None, checksums=None, progress=True):
