@@ -50,7 +50,7 @@ from minigan.creation import ones_like, zeros_like
 from minigan.functional.activation import sigmoid
 from minigan.functional.loss import binary_cross_entropy_with_logits
 from minigan.gan.base import GAN, frozen
-from minigan.gan.losses import g_loss_minimax, g_loss_nonsaturating
+from minigan.gan.losses import g_loss_minimax, g_loss_nonsaturating, score_stats
 
 # G's two losses, on D's logits l = logit D(G(z)); their derivations are in losses.py.
 G_LOSSES = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating}
@@ -109,8 +109,9 @@ class Vanilla(GAN):
         self.opt_D.zero_grad()
         loss.backward()
         self.opt_D.step()
-        return {"loss_D": loss.item(), "D(x)": sigmoid(real_logits).mean().item(),
-                "D(G(z))": sigmoid(fake_logits).mean().item()}
+        with no_grad():  # diagnostics only: no graph
+            d_real, d_fake = score_stats(sigmoid(real_logits), sigmoid(fake_logits))
+        return {"loss_D": loss.item(), "D(x)": d_real, "D(G(z))": d_fake}
 
     def generator_step(self, n, labels=None):
         with frozen(self.D):
