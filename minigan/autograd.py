@@ -150,11 +150,18 @@ class Function:
     Subclasses implement ``forward(*arrays) -> array`` and ``backward(gy) -> Tensor | tuple``
     (one gradient per input, None where an input needs none; ``self.needs_input_grad`` says
     which). ``backward`` must use Tensor ops only, so that it is differentiable again.
+
+    A hot op may also define ``backward_arrays(gy) -> array | tuple``: the same gradients
+    computed on plain arrays, which the walk uses for the usual first-order backward
+    (create_graph=False), where no graph of the backward is wanted. It may fuse steps and
+    work in place, which Tensor code cannot; ``backward`` stays the definition and serves
+    create_graph=True. gradcheck exercises the first, gradgradcheck the second.
     Inputs are available as ``self.inputs`` (Tensors) and the output as ``self.output()``.
     A Function has exactly one output: ops with several results (split, chunk) are built
     from several single-output Functions, which keeps the walk simple.
     """
     inputs = ()
+    backward_arrays = None
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
@@ -318,9 +325,7 @@ def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, ret
                 continue
             if id(y) in targets:
                 result[targets[id(y)]] = gy
-            gxs = f.backward(gy)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
+            gxs = _gradients_of_inputs(f, gy, create_graph)
             for x, gx, need in zip(f.inputs, gxs, f.needs_input_grad):
                 if gx is None or not need:
                     continue
@@ -343,6 +348,18 @@ def _run_backward(outputs, grad_outputs, inputs, retain_graph, create_graph, ret
                 g = _own_gradient(g, claimed)
             x.grad = g if x.grad is None else x.grad + g
     return result
+
+
+def _gradients_of_inputs(f, gy, create_graph):
+    """f's backward as a tuple of Tensors (or None), through its array path when it has one
+    and no graph of the backward is being recorded."""
+    if create_graph or f.backward_arrays is None:
+        gxs = f.backward(gy)
+        return gxs if isinstance(gxs, tuple) else (gxs,)
+    gxs = f.backward_arrays(gy.data)
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    return tuple(None if g is None else Tensor(g) for g in gxs)
 
 
 def _own_gradient(g, claimed):

@@ -405,3 +405,30 @@ def test_leaf_gradients_own_their_memory(device):
     (first.sum() + 2 * second.sum()).backward()
     x.grad.data[:3] += 1.0                          # writable, and independent of c.grad
     np.testing.assert_allclose(c.grad.numpy(), [x.numpy()[:3].sum() + 2 * x.numpy()[3:].sum()])
+
+
+class Twice(Function):
+    """y = 2x, with an array backward that marks which path the walk took."""
+    paths = []
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, gy):
+        Twice.paths.append("tensor")
+        return gy * 2.0
+
+    def backward_arrays(self, gy):
+        Twice.paths.append("arrays")
+        return 2 * gy
+
+
+def test_the_array_backward_serves_first_order_and_the_tensor_backward_create_graph():
+    x = minigan.tensor([1.0, -3.0], requires_grad=True)
+    Twice.paths.clear()
+    g, = minigan.grad(Twice()(x).sum(), x)
+    assert Twice.paths == ["arrays"]
+    np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
+    g, = minigan.grad(Twice()(x).sum(), x, create_graph=True)
+    assert Twice.paths == ["arrays", "tensor"]
+    np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])

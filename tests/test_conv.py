@@ -132,6 +132,27 @@ def test_results_survive_later_calls(device, N):
         x1, x1[:, :, 1:3, 1:4], (3, 3)), atol=1e-12)
 
 
+def test_outputs_stay_batch_last_and_feed_the_next_convolution(device):
+    """A convolution's output is its batch-last result seen as (N, C, H, W); every op that
+    reads it (with and without padding, conv, convT, the weight gradient) must see the
+    same numbers as for a batch-first copy, and must not write into it."""
+    x, w1, w2, w3 = arrays((5, 3, 4, 4), (3, 2, 3, 3), (4, 2, 3, 3), (2, 3, 2, 2))
+    y = conv_transpose2d(t64(x, device), t64(w1, device), stride=2)      # (5, 2, 9, 9)
+    assert y.data.strides[0] == y.data.itemsize                          # N varies fastest
+    y_ref = conv_transpose2d_reference(x, w1, stride=2)
+    before = y.numpy().copy()
+    for got, expected in [
+            (conv2d(y, t64(w2, device)), conv2d_reference(y_ref, w2)),
+            (conv2d(y, t64(w2, device), stride=2, padding=1),
+             conv2d_reference(y_ref, w2, stride=2, padding=1)),
+            (conv_transpose2d(y, t64(w3, device), stride=2, padding=1),
+             conv_transpose2d_reference(y_ref, w3, stride=2, padding=1)),
+            (conv2d_grad_weight(y, conv2d(y, t64(w2, device)), (3, 3)),
+             conv2d_grad_weight_reference(y_ref, conv2d_reference(y_ref, w2), (3, 3)))]:
+        np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+    np.testing.assert_array_equal(y.numpy(), before)
+
+
 def test_plain_allocation_branch(monkeypatch):
     """What CuPy runs (no scratch reuse, no row pitching), exercised here on NumPy."""
     import minigan.functional.conv as conv_module

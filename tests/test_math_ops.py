@@ -15,6 +15,8 @@ from hypothesis.extra import numpy as hnp
 
 import minigan
 import minigan.functional as F
+from minigan import backend
+from minigan.functional.math import reduce_dot, reduce_sum
 from minigan.gradcheck import gradcheck, gradgradcheck
 
 HYPOTHESIS = settings(max_examples=20, deadline=None, derandomize=True,
@@ -524,6 +526,24 @@ def test_sum_to(device, shape, target, axes):
     x = leaf(x_np, device)
     assert_values(F.sum_to(x, target), x_np.sum(axis=axes).reshape(target))
     check(lambda t: F.sum_to(t, target), x)
+
+
+@pytest.mark.parametrize("layout", ["batch-first", "batch-last"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axes", [(0,), (1,), (0, 2), (0, 2, 3), (0, 1, 2, 3), (1, 3), (0, 3),
+                                  (1, 2, 3)], ids=str)
+def test_reduce_sum_and_reduce_dot_are_numpys_sums(device, axes, keepdims, layout):
+    # Each memory layout takes another path (BLAS rows, leading axis first, plain sum):
+    # (1, 2, 3) of a batch-first array and (0, 2, 3) of a batch-last one are row matrices.
+    a_np, b_np = normal((4, 3, 5, 2)), normal((4, 3, 5, 2))
+    a, b = backend.to_device(a_np, device), backend.to_device(b_np, device)
+    if layout == "batch-last":  # the layout a convolution returns (functional/conv.py)
+        a, b = (t.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2) for t in (a, b))
+    for got, expected in ((reduce_sum(a, axes, keepdims), a_np.sum(axis=axes, keepdims=keepdims)),
+                          (reduce_dot(a, b, axes, keepdims),
+                           (a_np * b_np).sum(axis=axes, keepdims=keepdims))):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-12, atol=1e-12)
 
 
 @settings(HYPOTHESIS)

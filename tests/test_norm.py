@@ -301,6 +301,58 @@ def test_group_norm_gradients(device, shape, groups):
     check_both_orders(lambda x, w, b: group_norm(x, groups, w, b), [x, w, b])
 
 
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "none"])
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_fused_array_backward_equals_the_tensor_backward(device, norm, affine):
+    # The first-order walk takes Normalize.backward_arrays, create_graph=True takes the
+    # Tensor-op backward: two codings of one formula, which must give the same numbers.
+    shape = (3, 4, 5, 3)
+    x = randn64(*shape, device=device)
+    w, b = affine_params(shape[1:2], device)
+    w = w if "weight" in affine else None
+    b = b if "bias" in affine else None
+    leaves = [t for t in (x, w, b) if t is not None]
+    gy = randn64(*shape, device=device, requires_grad=False)
+
+    def run():
+        if norm == "batch":
+            return batch_norm(x, None, None, w, b, training=True)
+        return instance_norm(x, weight=w, bias=b)
+
+    arrays = minigan.grad(run(), leaves, grad_outputs=gy)
+    tensors = minigan.grad(run(), leaves, grad_outputs=gy, create_graph=True)
+    for a, t in zip(arrays, tensors):
+        np.testing.assert_allclose(host(a), host(t), rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_of_a_batch_last_input_is_the_same(device):
+    # A convolution's output is batch-last in memory (functional/conv.py), which sends
+    # batch norm's reductions down another path; the numbers must not change.
+    x = randn64(6, 3, 4, 5, device=device)
+    w, b = affine_params((3,), device)
+    gy = randn64(6, 3, 4, 5, device=device, requires_grad=False)
+    x_last = minigan.Tensor(x.data.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2),
+                            requires_grad=True)
+    results = []
+    for leaf in (x, x_last):
+        y = batch_norm(leaf, None, None, w, b, training=True)
+        results.append([y] + list(minigan.grad(y, [leaf, w, b], grad_outputs=gy)))
+    for first, last in zip(*results):
+        np.testing.assert_allclose(host(last), host(first), rtol=1e-12, atol=1e-12)
+
+
+def test_batch_norm_with_bias_only_gradients(device):
+    x = randn64(4, 3, 2, device=device)
+    b = randn64(3, device=device)
+    check_both_orders(lambda x, b: batch_norm(x, None, None, None, b, training=True), [x, b])
+
+
+def test_normalize_refuses_a_scale_that_varies_along_the_normalised_axes(device):
+    x = randn64(2, 3, 4, device=device)
+    with pytest.raises(ValueError, match=r"size 1 along the normalised axes \(2,\)"):
+        Normalize((2,), 1e-5)(x, randn64(1, 3, 4, device=device))
+
+
 # ==================== batch norm: train vs eval ====================
 
 def test_batch_norm_train_and_eval_differ(device):

@@ -16,6 +16,9 @@ class ReLU(Function):
         # A multiply by the 0/1 mask: ~6x faster than where() on a random sign pattern.
         return gy * as_tensor_like(x.data > 0, x)
 
+    def backward_arrays(self, gy):
+        return gy * (self.inputs[0].data > 0)   # bool promotes to gy's dtype, exactly
+
 
 class LeakyReLU(Function):
     """y = x for x > 0, a·x otherwise (notes 000: a = 0.2 in the discriminator);
@@ -32,6 +35,9 @@ class LeakyReLU(Function):
     def backward(self, gy):
         x, = self.inputs
         return gy * as_tensor_like(self._gains(x.data), x)
+
+    def backward_arrays(self, gy):
+        return gy * self._gains(self.inputs[0].data)
 
     def _gains(self, x):
         """∂y/∂x: 1 where x > 0, a elsewhere, in x's dtype. For 0 ≤ a ≤ 1 it is

@@ -15,11 +15,17 @@ column of a matrix, so the convolution becomes one matrix product (GEMM), which 
 near the machine's peak. Inside, arrays are laid out batch-last, (C, H, W, N), as in
 cuda-convnet: a receptive field's element for the whole batch is then one contiguous run
 of N numbers, so im2col (a strided view copied once) and col2im (a scatter-add, one strided
-slice per kernel offset) move long contiguous runs instead of rows of a few pixels. The
-price is one transpose of each input and output between (N, C, H, W) and (C, H, W, N).
-Two CPU details, each explained where it is handled: rows whose length would make such a
-transpose thrash the cache are padded ("pitched"), and the temporaries of a call live in
-reused scratch blocks (fresh pages cost a page fault each).
+slice per kernel offset) move long contiguous runs instead of rows of a few pixels.
+
+Outputs keep that memory layout: a convolution returns its (C, H, W, N) result seen as
+(N, C, H, W), a strided view (what PyTorch calls a memory format). Shapes, values and
+every op's semantics are those of (N, C, H, W); only the strides differ. Batch norm and
+activations then run on contiguous per-channel blocks and the next convolution reads its
+input without a transpose; a batch-first input (images from a dataset) is transposed once.
+Removing the two transposes per convolution took the notes' DCGAN step from ~150 to
+~115 ms (BENCHMARKS.md). Two CPU details, each explained where it is handled: rows whose
+length would make that one transpose thrash the cache are padded ("pitched"), and the
+temporaries of a call live in reused scratch blocks (fresh pages cost a page fault each).
 
 >>> import minigan
 >>> x = minigan.ones(1, 1, 4, 4)
@@ -135,15 +141,20 @@ def _unaliased(a, axis):
 
 
 def _batch_last(x, padding=((0, 0), (0, 0))):
-    """(N, C, H, W) -> zero-padded (C, H + pt + pb, W + pl + pr, N) in scratch memory (a
-    negative bottom/right pad drops those rows/columns)."""
+    """(N, C, H, W) -> zero-padded (C, H + pt + pb, W + pl + pr, N) (a negative bottom/right
+    pad drops those rows/columns), for reading only: x's own memory seen batch-last when it
+    is laid out that way already and needs no padding (the output of another convolution,
+    see _batch_first), else a copy in scratch memory."""
     xp = get_array_module(x)
     (pt, pb), (pl, pr) = padding
     N, C, H, W = x.shape
+    view = x.transpose(1, 2, 3, 0)                    # (N, C, H, W) -> (C, H, W, N), a view
+    if padding == ((0, 0), (0, 0)) and view.flags.c_contiguous:
+        return view
     h, w = H + min(pb, 0), W + min(pr, 0)
     out = _scratch.empty("input", (C, pt + h + max(pb, 0), pl + w + max(pr, 0), N), x.dtype, xp)
-    src = _unaliased(x[:, :, :h, :w], 0).transpose(1, 2, 3, 0)  # (N, C, h, w) -> (C, h, w, N)
-    out[:, pt:pt + h, pl:pl + w] = src
+    out[:, pt:pt + h, pl:pl + w] = (view[:, :h, :w] if _is_batch_last(x)
+                                    else _unaliased(x[:, :, :h, :w], 0).transpose(1, 2, 3, 0))
     for border in ((slice(None), slice(0, pt)), (slice(None), slice(pt + h, None)),
                    (slice(None), slice(None), slice(0, pl)),
                    (slice(None), slice(None), slice(pl + w, None))):
@@ -151,18 +162,28 @@ def _batch_last(x, padding=((0, 0), (0, 0))):
     return out
 
 
-def _batch_first(y, bias=None):
-    """(C, H, W, N) -> (N, C, H, W), a new contiguous array, plus bias[c] when given (added
-    in a re-pitching copy, after which the transpose is fast)."""
+def _is_batch_last(x):
+    """Whether x (N, C, H, W) is laid out with N varying fastest, as _batch_first leaves it."""
+    return x.strides[0] == x.itemsize and x.shape[0] > 1
+
+
+def _batch_first(y, bias=None, owned=False):
+    """(C, H, W, N) -> (N, C, H, W) as a view: the numbers stay batch-last in memory, plus
+    bias[c] when given. The result must own its memory (never a scratch block): ``owned``
+    says y's memory is fresh and may be used as it is, else it is copied.
+
+    Why a view and not a transposed copy: the next op of a network is usually batch norm,
+    an activation or another convolution. Elementwise ops keep the layout (NumPy's ufuncs
+    follow the input's memory order), batch norm's per-channel statistics then read
+    contiguous (H, W, N) blocks, and the next convolution's _batch_last needs no copy at
+    all. Only a network's input (images, batch-first) pays one transpose.
+    """
     xp = get_array_module(y)
-    C, H, W, N = y.shape
+    if not owned:
+        y = y.copy()                                   # contiguous (C, H, W, N), its own memory
     if bias is not None:
-        staged = _scratch.empty("stage", (C, H, W, _row_pitch(N, y.dtype.itemsize, xp)),
-                                y.dtype, xp)
-        y = xp.add(y, bias.reshape(C, 1, 1, 1), out=staged[..., :N])
-    # copy(), not ascontiguousarray(): with N = 1 the view is contiguous already, and the
-    # result must never share memory with a scratch block
-    return _unaliased(y, 2).transpose(3, 0, 1, 2).copy()  # (C, H, W, N) -> (N, C, H, W)
+        y += bias.reshape(-1, 1, 1, 1)                 # (C,) -> (C, 1, 1, 1)
+    return y.transpose(3, 0, 1, 2)                     # (C, H, W, N) -> (N, C, H, W), a view
 
 
 # ==================== im2col / col2im ====================
@@ -208,15 +229,16 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
     OCg, N = rows // (KH * KW), HWN // (H * W)
     cols = cols.reshape(G, OCg, KH, KW, H, W, N)   # (G, OCg·KH·KW, H·W·N) -> (G, OCg, KH, KW, H, W, N)
     Hp, Wp = pt + OH + max(pb, 0), pl + OW + max(pr, 0)
-    pitch = _row_pitch(N, cols.dtype.itemsize, xp)     # rows ready for the final transpose
-    padded = _scratch.empty("sum", (G * OCg, Hp, Wp, pitch), cols.dtype, xp)[..., :N]
+    cropped = (pt, pb, pl, pr) != (0, 0, 0, 0)
+    padded = (_scratch.empty("sum", (G * OCg, Hp, Wp, N), cols.dtype, xp) if cropped
+              else xp.empty((G * OCg, Hp, Wp, N), dtype=cols.dtype))  # the output itself
     padded[...] = 0 if bias is None else bias.reshape(G * OCg, 1, 1, 1)
     grouped = padded.reshape(G, OCg, Hp, Wp, N)    # (OC, Hp, Wp, N) -> (G, OCg, Hp, Wp, N), a view
     for kh in range(KH):
         for kw in range(KW):
             grouped[:, :, kh * dh:kh * dh + sh * (H - 1) + 1:sh,
                     kw * dw:kw * dw + sw * (W - 1) + 1:sw] += cols[:, :, kh, kw]
-    return _batch_first(padded[:, pt:pt + OH, pl:pl + OW])  # (OC, OH, OW, N) -> (N, OC, OH, OW)
+    return _batch_first(padded[:, pt:pt + OH, pl:pl + OW], owned=not cropped)
 
 
 # ==================== the three Functions ====================
@@ -252,10 +274,9 @@ class Conv2d(Function):
             cols = im2col(x, self.geometry, (KH, KW), keep=self.keep_cols)
             self.cols = cols if self.keep_cols else None
         w2 = w.reshape(G, OC // G, Cg * KH * KW)        # (OC, Cg, KH, KW) -> (G, OCg, Cg·KH·KW)
-        y = _scratch.empty("gemm", (G, OC // G, OH * OW * N), x.dtype, xp)
-        xp.matmul(w2, cols, out=y)                         # (G, OCg, OH·OW·N)
+        y = xp.matmul(w2, cols)                            # (G, OCg, OH·OW·N), a new array
         y = y.reshape(OC, OH, OW, N)                       # (G, OCg, OH·OW·N) -> (OC, OH, OW, N)
-        return _batch_first(y, b)                          # (OC, OH, OW, N) -> (N, OC, OH, OW)
+        return _batch_first(y, b, owned=True)              # -> (N, OC, OH, OW), a view
 
     def backward(self, gy):
         x, w = self.inputs[:2]

@@ -6,6 +6,7 @@ broadcasts a of shape (3, 1) against b of shape (4,), then ∂L/∂a sums ∂L/�
 axes that a was stretched along.
 """
 import builtins
+import math
 import numbers
 
 from minigan.autograd import Function, Tensor
@@ -48,11 +49,7 @@ class SumTo(Function):
         self.shape = tuple(shape)
 
     def forward(self, x):
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)  # (1.., *shape) -> shape
+        return reduce_to_shape(x, self.shape)
 
     def backward(self, gy):
         return broadcast_to(gy, self.inputs[0].shape)
@@ -60,6 +57,16 @@ class SumTo(Function):
 
 def broadcast_to(x, shape):
     return x if x.shape == tuple(shape) else BroadcastTo(shape)(x)
+
+
+def reduce_to_shape(array, shape):
+    """The array summed over the axes that broadcasting ``shape`` to its shape stretches:
+    its extra leading axes and every axis where ``shape`` has a 1."""
+    lead = array.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1)
+    total = reduce_sum(array, axes, keepdims=True) if axes else array
+    return total.reshape(shape)  # (1.., *shape) -> shape
 
 
 def sum_to(x, shape):
@@ -365,6 +372,58 @@ def _keepdims_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def reduce_sum(array, axes, keepdims=False):
+    """Σ of an array over ``axes`` (a sorted tuple), computed the fastest way its memory
+    layout allows (the reductions of batch norm are a DCGAN step's main cost after GEMMs):
+
+    - when the kept axes are outermost in memory (a convolution's batch-last output, see
+      functional/conv.py), the array is a (kept, reduced) matrix and the sum is one
+      matrix-vector product with a vector of ones: BLAS, ~5x faster than NumPy's sum;
+    - else, when the leading axis is reduced, it goes first: NumPy sums a leading axis by
+      adding whole contiguous slices (vectorised) but a set such as (0, 2, 3) one element
+      at a time (0.05 ms against 0.80 ms on a (128, 256, 3, 3) float32 batch).
+    """
+    rows = _as_rows(array, axes)
+    if rows is not None:
+        xp = get_array_module(array)
+        total = rows @ xp.ones(rows.shape[1], dtype=array.dtype)
+        return total.reshape(_reduced_shape(array.shape, axes, keepdims))
+    if len(axes) < 2 or axes[0] != 0:
+        return array.sum(axis=axes, keepdims=keepdims)
+    rest = tuple(a - 1 for a in axes[1:])
+    total = array.sum(axis=0).sum(axis=rest, keepdims=keepdims)
+    return total[None] if keepdims else total  # put the summed leading axis back
+
+
+def reduce_dot(a, b, axes, keepdims=False):
+    """Σ of a ⊙ b over ``axes`` (same shapes), without the product array when both are
+    (kept, reduced) matrices in memory (see reduce_sum)."""
+    rows_a, rows_b = _as_rows(a, axes), _as_rows(b, axes)
+    if rows_a is None or rows_b is None:
+        return reduce_sum(a * b, axes, keepdims)
+    total = get_array_module(a).einsum("ij,ij->i", rows_a, rows_b)
+    return total.reshape(_reduced_shape(a.shape, axes, keepdims))
+
+
+def _as_rows(array, axes):
+    """The array as a (kept, reduced) matrix view, or None if its memory layout does not
+    allow one without copying (the reduced axes are taken in memory order; their order
+    does not change a sum)."""
+    kept = [i for i in range(array.ndim) if i not in axes]
+    if not kept or not axes or array.size == 0 or array.dtype.kind != "f":
+        return None
+    reduced = sorted(axes, key=lambda i: -array.strides[i])
+    view = array.transpose(kept + reduced)
+    if not view.flags.c_contiguous:
+        return None
+    return view.reshape(math.prod(array.shape[i] for i in kept), -1)
+
+
+def _reduced_shape(shape, axes, keepdims):
+    return (_keepdims_shape(shape, axes) if keepdims
+            else tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
 class Sum(Function):
     """y = Σ over ``axis`` of x; ∂L/∂x = ∂L/∂y broadcast back over the summed axes."""
 
@@ -372,7 +431,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        return reduce_sum(x, self.axis, self.keepdims)
 
     def backward(self, gy):
         x, = self.inputs

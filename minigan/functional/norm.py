@@ -13,63 +13,105 @@ which axes those are, for x of shape (N, C, H, W):
                                                                      critic has no batch norm)
     group norm     (C/G, H, W)      one per sample and group of C/G channels
 
-So one Function, ``Normalize``, does the standardisation (and holds the three-term backward
-once); each op is a reshape around it plus ``γ x̂ + β`` written with Tensor ops, whose
-backward gives gγ = Σ gy ⊙ x̂ and gβ = Σ gy (sums over every axis but γ's).
+So one Function, ``Normalize``, does the standardisation and holds the three-term backward
+once; each op is a reshape around it. Where γ and β are per channel and the channel axis is
+not normalised (batch and instance norm, the hot ops of a DCGAN) the affine map is fused
+into it; layer and group norm add ``γ x̂ + β`` with Tensor ops, whose backward gives
+gγ = Σ gy ⊙ x̂ and gβ = Σ gy (sums over every axis but γ's).
 """
-from minigan.autograd import Function, Tensor, is_grad_enabled
+import math
+
+from minigan.autograd import Function, Tensor
 from minigan.backend import device_of, get_array_module
-from minigan.functional.math import as_tensor_like, mean, var
+from minigan.functional.math import (as_tensor_like, mean, reduce_dot, reduce_sum,
+                                     reduce_to_shape, sum_to)
 
 
 # ==================== standardisation (the one Function) ====================
 
 class Normalize(Function):
-    """x̂ = (x − μ) / s over ``axes``, with μ = mean(x), σ² = mean((x − μ)²) (biased),
-    s = √(σ² + ε); x̂ has x's shape.
+    """y = γ ⊙ x̂ + β with x̂ = (x − μ) / s over ``axes``, μ = mean(x), σ² = mean((x − μ)²)
+    (biased), s = √(σ² + ε); y has x's shape. Called as f(x) (then y = x̂), f(x, γ) or
+    f(x, γ, β), where γ and β broadcast against x and are constant along ``axes`` (one per
+    channel for batch and instance norm). Layer and group norm, whose γ varies along the
+    normalised axes, apply their affine map after f(x) instead.
 
     Backward, with n the number of elements reduced over and means over ``axes``:
         ∂μ/∂xⱼ = 1/n,   ∂s/∂xⱼ = (xⱼ − μ)/(n s) = x̂ⱼ/n,
         ∂x̂ᵢ/∂xⱼ = (δᵢⱼ − 1/n)/s − (xᵢ − μ)/s² · x̂ⱼ/n = (δᵢⱼ − 1/n − x̂ᵢ x̂ⱼ/n) / s,
-    so gx = Σᵢ gyᵢ ∂x̂ᵢ/∂x is the three-term formula
-        gx = (1/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)).
-    With the affine map after it (y = γ x̂ + β), the gradient reaching x̂ is γ ⊙ gy, which
-    gives batch norm's gx = (γ/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)).
+    so with g = γ ⊙ ∂L/∂y, the gradient reaching x̂, gx = Σᵢ gᵢ ∂x̂ᵢ/∂x is the three-term
+    formula
+        gx = (1/s) · (g − mean(g) − x̂ · mean(g ⊙ x̂)),
+    and, γ being constant along the axes, mean(g) = γ mean(gy), mean(g ⊙ x̂) = γ mean(gy ⊙ x̂):
+        gx = (γ/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)),
+        gγ = Σ gy ⊙ x̂,   gβ = Σ gy      (sums over every axis γ, β are broadcast along).
 
-    The backward reads x̂ from the output and, when a graph of the backward is being
-    recorded (create_graph=True), recomputes 1/s from x with Tensor ops so that it is
-    differentiable too; otherwise it reuses the forward's 1/s, which is the same number.
-    The forward keeps μ and σ² (``self.mean``, ``self.variance``) for running statistics.
+    ``backward`` writes this with Tensor ops, recomputing x̂ and 1/s from x so that it is
+    differentiable again; ``backward_arrays`` computes the same numbers from the forward's
+    x − μ and 1/s with two reductions and in-place steps. The forward keeps μ and σ²
+    (``self.mean``, ``self.variance``) for running statistics.
     """
 
     def __init__(self, axes, eps):
         self.axes, self.eps = tuple(axes), eps
 
-    def forward(self, x):
+    def forward(self, x, weight=None, bias=None):
         xp = get_array_module(x)
-        self.mean = x.mean(axis=self.axes, keepdims=True)
-        centered = x - self.mean
-        self.variance = (centered * centered).mean(axis=self.axes, keepdims=True)
+        self.count = math.prod(x.shape[a] for a in self.axes)
+        scale = x.dtype.type(1 / self.count)
+        self.mean = reduce_sum(x, self.axes, keepdims=True) * scale
+        self.centered = x - self.mean
+        self.variance = reduce_dot(self.centered, self.centered, self.axes, True) * scale
         self.inv_std = 1 / xp.sqrt(self.variance + x.dtype.type(self.eps))
-        return centered * self.inv_std
+        if weight is None:
+            return self.centered * self.inv_std
+        if weight.ndim != x.ndim or any(weight.shape[a] != 1 for a in self.axes):
+            raise ValueError(f"Normalize: expected γ of x's rank {x.ndim} with size 1 along "
+                             f"the normalised axes {self.axes}, found shape {weight.shape}; "
+                             "apply an affine map that varies along them after normalising")
+        y = self.centered * (weight * self.inv_std)          # γ x̂ = (x − μ) · γ/s
+        if bias is not None:
+            y += bias
+        return y
 
     def backward(self, gy):
-        x, = self.inputs
-        x_hat = self.output()
-        if not is_grad_enabled():
-            return Tensor(self._three_terms(gy.data, x_hat.data))
-        inv_std = (var(x, self.axes, keepdims=True, correction=0) + self.eps) ** -0.5
-        return inv_std * (gy - mean(gy, self.axes, keepdims=True)
-                          - x_hat * mean(gy * x_hat, self.axes, keepdims=True))
+        x, *affine = self.inputs
+        centered = x - mean(x, self.axes, keepdims=True)
+        inv_std = (mean(centered * centered, self.axes, keepdims=True) + self.eps) ** -0.5
+        x_hat = centered * inv_std
+        g = gy * affine[0] if affine else gy
+        gx = inv_std * (g - mean(g, self.axes, keepdims=True)
+                        - x_hat * mean(g * x_hat, self.axes, keepdims=True))
+        return (gx,) + tuple(sum_to(gy * x_hat if i == 0 else gy, p.shape)
+                             if need else None
+                             for i, (p, need) in enumerate(zip(affine,
+                                                               self.needs_input_grad[1:])))
 
-    def _three_terms(self, gy, x_hat):
-        """The same formula on arrays, for a backward that records no graph (the usual,
-        first-order case): the forward's 1/s and in-place steps, 7 passes over x."""
-        correction = x_hat * (gy * x_hat).mean(axis=self.axes, keepdims=True)
-        correction += gy.mean(axis=self.axes, keepdims=True)
-        gx = gy - correction
-        gx *= self.inv_std
-        return gx
+    def backward_arrays(self, gy):
+        centered, inv_std, axes = self.centered, self.inv_std, self.axes
+        affine = [t.data for t in self.inputs[1:]]
+        sum_gy = reduce_sum(gy, axes, keepdims=True)
+        sum_gy_x_hat = reduce_dot(gy, centered, axes, keepdims=True) * inv_std
+        k = affine[0] * inv_std if affine else inv_std           # γ/s
+        scale = gy.dtype.type(1 / self.count)
+        gx = gy * k                                              # with x̂ = (x − μ)/s:
+        gx -= centered * (k * inv_std * sum_gy_x_hat * scale)    # − (γ/s) x̂ mean(gy x̂)
+        gx -= k * sum_gy * scale                                 # − (γ/s) mean(gy)
+        grads = [gx]
+        for p, total, need in zip(affine, (sum_gy_x_hat, sum_gy), self.needs_input_grad[1:]):
+            grads.append(reduce_to_shape(total, p.shape) if need else None)
+        return tuple(grads)
+
+
+def _normalize_per_channel(x, axes, eps, weight, bias):
+    """Normalize over ``axes`` with a per-channel γ, β (each (C,) or None) fused in; the
+    Function is returned too, for its batch statistics."""
+    shape = _channel_shape(x)
+    if weight is None and bias is not None:   # β alone: γ = 1, a constant
+        weight = as_tensor_like(get_array_module(x.data).ones(shape, dtype=x.dtype), x)
+    affine = [p.reshape(shape) for p in (weight, bias) if p is not None]  # (C,) -> (1, C, 1..)
+    standardize = Normalize(axes, eps)
+    return standardize(x, *affine), standardize
 
 
 def _affine(x_hat, weight, bias, shape):
@@ -175,12 +217,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if n < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, found input of shape {x.shape}")
-        standardize = Normalize(axes, eps)
-        x_hat = standardize(x)
+        y, standardize = _normalize_per_channel(x, axes, eps, weight, bias)
         if running_mean is not None:
             _update_running_stats(running_mean, running_var, standardize.mean.reshape(-1),
                                   standardize.variance.reshape(-1) * (n / (n - 1)), momentum)
-        return _affine(x_hat, weight, bias, shape)
+        return y
     if running_mean is None:
         raise ValueError("batch_norm: eval mode (training=False) normalises with the running "
                          "statistics, but running_mean and running_var are None")
@@ -238,7 +279,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     if running_mean is not None:
         _update_running_stats(running_mean, running_var, x.data.mean(axis=axes).mean(axis=0),
                               (x.data.var(axis=axes) * (n / (n - 1))).mean(axis=0), momentum)
-    return _affine(Normalize(axes, eps)(x), weight, bias, shape)
+    return _normalize_per_channel(x, axes, eps, weight, bias)[0]
 
 
 # ==================== layer norm ====================
