@@ -15,6 +15,10 @@ includes the bias.
 As in ConvTranspose2d.backward, a transposed convolution's weight-gradient pass reuses the
 im2col(gy) of its input-gradient pass; a Conv2d's reuses the im2col(x) its forward kept.
 
+Inputs and output gradients are laid out as they are inside the network: batch-last in
+memory (a convolution's output, after batch norm and an activation, keeps that layout; see
+minigan/functional/conv.py), except D1's input, which is a batch of images (batch-first).
+
 Timings on a shared machine move with its load, so all passes are measured round-robin
 (each round times every pass once) and the load average is printed with the table. With
 ``--clock thread`` the script runs BLAS on one thread and measures the CPU time of that
@@ -55,15 +59,23 @@ def gemm(m, k, n, device):
     return (lambda: xp.matmul(a, b)), 2 * m * k * n
 
 
+def batch_last(shape, device):
+    """Random numbers of shape (N, C, H, W) stored (C, H, W, N), a convolution's layout."""
+    n, *rest = shape
+    return minigan.randn(*rest, n, device=device).permute(3, 0, 1, 2)
+
+
 def layer_passes(transposed, c_in, c_out, kernel, stride, size, batch, device):
     """(forward, input gradient, weight gradient) closures, the flops of one pass, and the
     closure of the bare GEMM every pass performs (its shape is the same for all three)."""
-    x = minigan.randn(batch, c_in, size, size, device=device)
+    images = not transposed and c_in == 1                  # D1 reads the data set's images
+    x = (minigan.randn(batch, c_in, size, size, device=device) if images
+         else batch_last((batch, c_in, size, size), device))
     geometry = ConvGeometry((stride, stride), ((0, 0), (0, 0)), (1, 1), 1)
     if transposed:
         w = minigan.randn(c_in, c_out, kernel, kernel, device=device, requires_grad=True)
         b = minigan.randn(c_out, device=device, requires_grad=True)
-        gy = minigan.randn(*conv_transpose2d(x, w, b, stride).shape, device=device)
+        gy = batch_last(conv_transpose2d(x, w, b, stride).shape, device)
         grad_input = Conv2d(geometry, keep_cols=True)
         passes = (lambda: conv_transpose2d(x, w, b, stride),
                   lambda: grad_input(gy, w),
@@ -74,7 +86,7 @@ def layer_passes(transposed, c_in, c_out, kernel, stride, size, batch, device):
     b = minigan.randn(c_out, device=device, requires_grad=True)
     forward = Conv2d(geometry, keep_cols=True)
     y = forward(x, w, b)
-    gy = minigan.randn(*y.shape, device=device)
+    gy = batch_last(y.shape, device)
     adjoint = geometry.adjoint_for(x.shape[2:], (kernel, kernel))
     passes = (lambda: conv2d(x, w, b, stride),
               lambda: ConvTranspose2d(adjoint)(gy, w),

@@ -44,7 +44,10 @@ def main():
     gan = Vanilla((1, 28, 28))
     data = batches(DataLoader(digits, batch_size=64, seed=0))
     for _ in range(args.d_warmup):
-        gan.discriminator_step(next(data)[0])
+        real = next(data)[0]
+        with minigan.no_grad():
+            fake = gan.generate(gan.noise(real.shape[0]))
+        gan.discriminator_step(real, fake)
     print(f"1. after {args.d_warmup} D-only steps (same G, same D):")
     for name, loss in G_LOSSES.items():
         minigan.manual_seed(1)  # the same noise batch for both losses

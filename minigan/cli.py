@@ -236,16 +236,9 @@ def cmd_eval(args):
 
     checkpoint = load_checkpoint(args.checkpoint)
     variant = build_variant(checkpoint, backend.check_device(args.device))
+    from minigan.metrics import evaluate
+
     data = args.data or checkpoint["meta"].get("data")
-    try:
-        from minigan import metrics
-    except ImportError:
-        metrics = None
-    evaluate = getattr(metrics, "evaluate", None)
-    if evaluate is None:
-        print(f"metrics are not available yet (this minigan has no minigan.metrics.evaluate); "
-              f"the samples of {args.checkpoint} can be drawn with `minigan sample`")
-        return 0
     backend.manual_seed(args.seed)
     scores = evaluate(variant, data, num_samples=args.n)
     width = max(len(name) for name in scores)

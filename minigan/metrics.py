@@ -265,7 +265,10 @@ def classify(images, model=None, batch_size=500):
 def digit_scores(probs, features, real_features, labels=None):
     """The digit scores of generated samples from their classifier outputs: coverage,
     confidence, inception score, FID against ``real_features``, label accuracy."""
-    scores = {"class_coverage": class_coverage(probs.argmax(axis=1)),
+    predictions = probs.argmax(axis=1)
+    scores = {"class_coverage": class_coverage(predictions),
+              "samples_per_class": " ".join(
+                  str(n) for n in np.bincount(predictions, minlength=probs.shape[1])),
               "confidence": mean_confidence(probs),
               "inception_score": inception_score(probs),
               "fid": fid(real_features, features)}

@@ -205,12 +205,6 @@ def test_sample_label_needs_a_conditional_variant(points_run, tmp_path, capsys):
     assert status == 2 and "vanilla is not conditional" in err
 
 
-def test_eval_without_metrics_says_so(points_run, capsys, monkeypatch):
-    monkeypatch.delattr(metrics, "evaluate", raising=False)
-    status, out, _ = run_main(["eval", points_run], capsys)
-    assert status == 0 and "metrics are not available yet" in out
-
-
 def test_eval_calls_the_metrics_hook(points_run, capsys, monkeypatch):
     calls = []
 

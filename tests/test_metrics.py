@@ -180,6 +180,8 @@ def test_digit_scores_of_real_digits_are_near_perfect(classifier):
     probs, features = M.classify(test.images, classifier)
     scores = M.digit_scores(probs, features, features, labels=test.labels)
     assert scores["class_coverage"] == 10 and scores["fid"] == 0.0
+    # 50 test digits per class, 98 % of them classified right: each count near 50
+    assert all(44 <= int(n) <= 56 for n in scores["samples_per_class"].split())
     assert scores["label_accuracy"] >= 0.97 and scores["confidence"] > 0.9
     assert scores["inception_score"] > 8.0
     one_class = test.images[test.labels == 1]
@@ -213,8 +215,9 @@ def test_evaluate_conditional_digits():
     from minigan.gan import get_variant
     gan = get_variant("cgan")((1, 28, 28), 10, "cpu", width=8)
     scores = M.evaluate(gan, "mnist5k", num_samples=100)
-    assert set(scores) == {"class_coverage", "confidence", "inception_score", "fid",
-                           "label_accuracy", "fid_real", "samples"}
+    assert set(scores) == {"class_coverage", "samples_per_class", "confidence",
+                           "inception_score", "fid", "label_accuracy", "fid_real", "samples"}
+    assert sum(map(int, scores["samples_per_class"].split())) == 100
     assert 0 <= scores["label_accuracy"] <= 1 and scores["fid"] > scores["fid_real"] > 0
 
 

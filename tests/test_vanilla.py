@@ -90,17 +90,17 @@ def test_step_losses_match_a_numpy_reference(g_loss):
     state = backend.get_rng_state()
     losses = gan.step(real)
     backend.set_rng_state(state)
-    z1, z2 = (gan.noise(6).numpy().astype(np.float64) for _ in range(2))
+    z = gan.noise(6).numpy().astype(np.float64)  # one fake batch serves both updates
     G, D = weights(gan.G), weights(gan.D)
     x = real.numpy().reshape(6, 16).astype(np.float64)
     l_real = numpy_mlp(D, x, 0.2, None)
-    l_fake = numpy_mlp(D, numpy_mlp(G, z1, 0.0, "tanh"), 0.2, None)
+    l_fake = numpy_mlp(D, numpy_mlp(G, z, 0.0, "tanh"), 0.2, None)
     # L_D = −E log D(x) − E log(1 − D(G(z)))
     assert losses["loss_D"] == pytest.approx(
         -np.mean(np.log(sigma(l_real))) - np.mean(np.log(1 - sigma(l_fake))), rel=1e-5)
     assert losses["D(x)"] == pytest.approx(np.mean(sigma(l_real)), rel=1e-5)
     assert losses["D(G(z))"] == pytest.approx(np.mean(sigma(l_fake)), rel=1e-5)
-    l_g = numpy_mlp(D, numpy_mlp(G, z2, 0.0, "tanh"), 0.2, None)
+    l_g = l_fake                                  # lr = 0: D has not moved
     expected = (np.mean(np.log(1 - sigma(l_g))) if g_loss == "minimax"
                 else -np.mean(np.log(sigma(l_g))))
     assert losses["loss_G"] == pytest.approx(expected, rel=1e-5)
@@ -121,7 +121,7 @@ def test_k_discriminator_steps_per_generator_step():
 def test_generator_step_leaves_d_unchanged_and_unfrozen_afterwards():
     gan = Vanilla((2,), latent_dim=4, hidden=8)
     d_before = [p.numpy().copy() for p in gan.D.parameters()]
-    gan.generator_step(5, None)
+    gan.generator_step(gan.generate(gan.noise(5)), None)
     for a, p in zip(d_before, gan.D.parameters()):
         assert np.array_equal(a, p.numpy())
         assert p.grad is None and p.requires_grad
@@ -131,7 +131,9 @@ def test_generator_step_leaves_d_unchanged_and_unfrozen_afterwards():
 def test_discriminator_step_leaves_g_unchanged():
     gan = Vanilla((2,), latent_dim=4, hidden=8)
     g_before = [p.numpy().copy() for p in gan.G.parameters()]
-    gan.discriminator_step(minigan.randn(5, 2), None)
+    with minigan.no_grad():
+        fake = gan.generate(gan.noise(5))
+    gan.discriminator_step(minigan.randn(5, 2), fake, None)
     assert all(np.array_equal(a, p.numpy()) and p.grad is None
                for a, p in zip(g_before, gan.G.parameters()))
 
@@ -261,3 +263,15 @@ def test_a_conditional_variant_needs_classes_and_labels():
         gan.step(minigan.randn(4, 2))
     with pytest.raises(ValueError, match=r"sample\(z, labels\) needs labels"):
         gan.sample(gan.noise(2))
+
+
+def test_the_generator_update_reuses_the_fake_batch_of_the_discriminator_update():
+    # One noise batch per iteration: the step draws exactly what one gan.noise(n) draws.
+    gan = Vanilla((2,), latent_dim=4, hidden=8)
+    real = minigan.randn(5, 2)
+    start = backend.get_rng_state()
+    gan.step(real)
+    after_step = backend.get_rng_state()
+    backend.set_rng_state(start)
+    gan.noise(5)
+    assert backend.get_rng_state() == after_step

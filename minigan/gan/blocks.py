@@ -347,9 +347,7 @@ class AdversarialGAN(GAN):
         """Called after each D update (WGAN clips the weights here)."""
 
     # ---- the updates ----
-    def discriminator_step(self, real, labels=None):
-        with no_grad():
-            fake = self.generate(self.noise(real.shape[0]), labels)  # a constant for D
+    def discriminator_step(self, real, fake, labels=None):
         real_scores = self.discriminate(real, labels)
         fake_scores = self.discriminate(fake, labels)
         loss = self.d_loss(real_scores, fake_scores)
@@ -365,9 +363,9 @@ class AdversarialGAN(GAN):
         d_real, d_fake = score_stats(real_scores, fake_scores)
         return {"loss_D": total.item(), "D(x)": d_real, "D(G(z))": d_fake, **logs}
 
-    def generator_step(self, n, labels=None):
+    def generator_step(self, fake, labels=None):
         with frozen(self.D):
-            loss = self.g_loss(self.discriminate(self.generate(self.noise(n), labels), labels))
+            loss = self.g_loss(self.discriminate(fake, labels))
             self.optimizers["G"].zero_grad()
             loss.backward()
             self.optimizers["G"].step()

@@ -98,12 +98,10 @@ class Vanilla(GAN):
         x = self.G(z)
         return x.reshape((z.shape[0],) + self.data_shape)  # (N, C*H*W) -> (N, C, H, W)
 
-    def discriminator_step(self, real, labels=None):
+    def discriminator_step(self, real, fake, labels=None):
         n = real.shape[0]
-        with no_grad():
-            fake = self.G(self.noise(n))                  # a constant for D's update
         real_logits = self.D(real.reshape(n, -1))         # (N, C, H, W) -> (N, C*H*W)
-        fake_logits = self.D(fake)
+        fake_logits = self.D(fake.reshape(n, -1))
         loss = (binary_cross_entropy_with_logits(real_logits, ones_like(real_logits))
                 + binary_cross_entropy_with_logits(fake_logits, zeros_like(fake_logits)))
         self.opt_D.zero_grad()
@@ -113,9 +111,9 @@ class Vanilla(GAN):
             d_real, d_fake = score_stats(sigmoid(real_logits), sigmoid(fake_logits))
         return {"loss_D": loss.item(), "D(x)": d_real, "D(G(z))": d_fake}
 
-    def generator_step(self, n, labels=None):
+    def generator_step(self, fake, labels=None):
         with frozen(self.D):
-            loss = self.g_loss(self.D(self.G(self.noise(n))))
+            loss = self.g_loss(self.D(fake.reshape(fake.shape[0], -1)))
             self.opt_G.zero_grad()
             loss.backward()
             self.opt_G.step()
