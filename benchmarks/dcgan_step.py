@@ -49,14 +49,12 @@ def minigan_step_fn(batch, device):
     return step
 
 
-def torch_step_fn(batch, threads):
-    import torch
-    from torch import nn
+def torch_dcgan():
+    """The same G and D in PyTorch, with PyTorch's default initialisation."""
+    from torch import nn, optim
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
     G = nn.Sequential(
-        nn.ConvTranspose2d(64, 256, 3, 2), nn.BatchNorm2d(256), nn.ReLU(),
+        nn.ConvTranspose2d(LATENT, 256, 3, 2), nn.BatchNorm2d(256), nn.ReLU(),
         nn.ConvTranspose2d(256, 128, 4, 1), nn.BatchNorm2d(128), nn.ReLU(),
         nn.ConvTranspose2d(128, 64, 3, 2), nn.BatchNorm2d(64), nn.ReLU(),
         nn.ConvTranspose2d(64, 1, 4, 2), nn.Tanh())
@@ -64,24 +62,43 @@ def torch_step_fn(batch, threads):
         nn.Conv2d(1, 16, 4, 2), nn.BatchNorm2d(16), nn.LeakyReLU(0.2),
         nn.Conv2d(16, 32, 4, 2), nn.BatchNorm2d(32), nn.LeakyReLU(0.2),
         nn.Conv2d(32, 1, 4, 2), nn.Flatten())
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    real = torch.rand(batch, *IMAGE) * 2 - 1
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    return G, D
 
-    def step():
-        fake = G(torch.randn(batch, LATENT, 1, 1))
-        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = bce(D(fake), ones)
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        return loss_d.item() + loss_g.item()
-    return step
+
+def torch_iteration(G, D, opt_g, opt_d, real):
+    """One PyTorch iteration: D on real + fake, then G through D's scores of the same
+    fakes; returns the two losses as floats."""
+    import torch
+    from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+    ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
+    fake = G(torch.randn(len(real), LATENT, 1, 1))
+    loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = bce(D(fake), ones)
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return loss_d.item(), loss_g.item()
+
+
+def adam_pair(torch, G, D):
+    """The recipe's Adam(2e-4, β = (0.5, 0.999)) for G and for D."""
+    return (torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+            torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+
+
+def torch_step_fn(batch, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    G, D = torch_dcgan()
+    opt_g, opt_d = adam_pair(torch, G, D)
+    real = torch.rand(batch, *IMAGE) * 2 - 1
+    return lambda: sum(torch_iteration(G, D, opt_g, opt_d, real))
 
 
 def median_ms(step, iters, warmup=3, sync=lambda: None):
