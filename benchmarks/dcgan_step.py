@@ -51,7 +51,7 @@ def minigan_step_fn(batch, device):
 
 def torch_dcgan():
     """The same G and D in PyTorch, with PyTorch's default initialisation."""
-    from torch import nn, optim
+    from torch import nn
 
     G = nn.Sequential(
         nn.ConvTranspose2d(LATENT, 256, 3, 2), nn.BatchNorm2d(256), nn.ReLU(),

@@ -178,7 +178,6 @@ def _batch_first(y, bias=None, owned=False):
     contiguous (H, W, N) blocks, and the next convolution's _batch_last needs no copy at
     all. Only a network's input (images, batch-first) pays one transpose.
     """
-    xp = get_array_module(y)
     if not owned:
         y = y.copy()                                   # contiguous (C, H, W, N), its own memory
     if bias is not None:
