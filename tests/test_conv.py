@@ -132,6 +132,20 @@ def test_results_survive_later_calls(device, N):
         x1, x1[:, :, 1:3, 1:4], (3, 3)), atol=1e-12)
 
 
+def test_input_gradient_with_uncovered_rows_survives_later_calls(device):
+    """conv 6 -> 2 (k 3, s 2) leaves input row and column 5 outside every window: its input
+    gradient is a transposed convolution with a negative bottom pad, whose sums are the
+    result itself (nothing to crop), so they must not live in reused memory either."""
+    gy1, gy2, w = arrays((16, 2, 2, 2), (16, 2, 2, 2), (2, 2, 3, 3))
+    geometry = ConvGeometry((2, 2), ((0, 0), (0, 0)), (1, 1), 1).adjoint_for((6, 6), (3, 3))
+    assert geometry.padding == ((0, -1), (0, -1))
+    first = ConvTranspose2d(geometry)(t64(gy1, device), t64(w, device))
+    ConvTranspose2d(geometry)(t64(gy2, device), t64(w, device))
+    expected = conv_transpose2d_reference(gy1, w, stride=2, output_padding=1)  # 2 -> 6
+    np.testing.assert_allclose(first.numpy(), expected, atol=1e-12)
+    assert np.all(expected[:, :, 5, :] == 0) and np.all(expected[:, :, :, 5] == 0)
+
+
 def test_outputs_stay_batch_last_and_feed_the_next_convolution(device):
     """A convolution's output is its batch-last result seen as (N, C, H, W); every op that
     reads it (with and without padding, conv, convT, the weight gradient) must see the
