@@ -207,22 +207,21 @@ def cmd_sample(args):
     from minigan.train import build_variant, load_checkpoint
 
     variant = build_variant(load_checkpoint(args.checkpoint), backend.check_device(args.device))
-    labels = None
-    if args.label is not None:
-        if not variant.conditional:
-            raise UsageError(f"--label: {variant.name} is not conditional; it draws samples "
-                             "of no particular class")
-        if not 0 <= args.label < variant.num_classes:
-            raise UsageError(f"--label: expected a class in 0..{variant.num_classes - 1}, "
-                             f"found {args.label}")
-        labels = [args.label] * args.n
-    elif variant.conditional:
-        labels = [i % variant.num_classes for i in range(args.n)]
+    if args.label is not None and not variant.conditional:
+        raise UsageError(f"--label: {variant.name} is not conditional; it draws samples of no "
+                         "particular class")
+    if args.label is not None and not 0 <= args.label < variant.num_classes:
+        raise UsageError(f"--label: expected a class in 0..{variant.num_classes - 1}, "
+                         f"found {args.label}")
     backend.manual_seed(args.seed)
-    z = variant.noise(args.n)
-    if labels is not None:
-        labels = tensor(labels, device=variant.device)
-    samples = variant.sample(z, labels).numpy()
+    if args.label is not None:
+        samples = variant.sample_class(args.label, args.n).numpy()
+    else:
+        labels = None
+        if variant.conditional:                      # one row of the grid per class
+            labels = tensor([i % variant.num_classes for i in range(args.n)],
+                            device=variant.device)
+        samples = variant.sample(variant.noise(args.n), labels).numpy()
     if variant.data_kind == "points":
         viz.save_scatter_2d(samples, args.out, title=f"{variant.name}: {args.n} samples")
     else:

@@ -227,6 +227,36 @@ def test_sampling_changes_no_state_and_uses_batch_statistics():
                                atol=1e-6)
 
 
+def test_sample_class_draws_inside_batches_of_every_class():
+    """With batch statistics a one-class batch would have its label's channel means
+    normalised away, so sample_class draws its rows inside batches whose labels cycle over
+    all classes, as in training; with running statistics a batch's mix does not matter."""
+    gan = build("cgan")
+    gan.step(images(20, "cpu"), labels(20, "cpu"))
+    minigan.manual_seed(1)
+    three = gan.sample_class(3, 4).numpy()
+    minigan.manual_seed(1)
+    cycling = minigan.tensor([(3 + i) % 10 for i in range(40)])
+    mixed = gan.sample(gan.noise(40), cycling).numpy()
+    np.testing.assert_array_equal(three, mixed[::10])
+    minigan.manual_seed(1)
+    z = gan.noise(40)[::10]          # the same noise vectors, now in a batch of 3s only
+    one_class = gan.sample(z, minigan.tensor([3] * 4)).numpy()
+    assert np.abs(one_class - three).max() > 1e-3
+
+    running = build("cgan", sample_bn="running")
+    running.load_state_dict(gan.state_dict())
+    minigan.manual_seed(1)
+    three = running.sample_class(3, 4).numpy()
+    minigan.manual_seed(1)
+    np.testing.assert_allclose(three, running.sample(running.noise(4),
+                                                     minigan.tensor([3] * 4)).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected a class in 0..9, found 10"):
+        gan.sample_class(10, 4)
+    with pytest.raises(ValueError, match="dcgan is not conditional"):
+        build("dcgan").sample_class(3, 4)
+
+
 @pytest.mark.parametrize("name", MINE)
 def test_state_dict_round_trip(name, tmp_path, device):
     from minigan.serialization import load, save

