@@ -112,3 +112,45 @@ accuracy = label_accuracy(probs, asked)
 per_class = [float((probs.argmax(axis=1)[asked == k] == k).mean()) for k in range(K)]
 print(f"label accuracy of {n} generated digits: {accuracy:.3f} (chance 0.100)")
 print("per class:", " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))
+
+# %% [markdown]
+# ## 5. A batch of one class, and batch norm
+#
+# Samples are drawn with batch statistics (lesson 03). G's first layer turns $[z, e_y]$ into
+# $u = W_z * z + W_y * e_y$; batch norm then subtracts each channel's mean over the batch
+# and the pixels. In a batch of mixed labels the label term differs from sample to sample
+# and survives. In a batch of *one* class it is the same for every sample, so its channel
+# mean goes out with the batch mean: only its variation across the 3×3 pixels is left. So
+# whatever the class, the normalised channel means are β — checked here on G's first block
+# — and a batch of 3s is partly drawn as "no particular digit". That is why
+# `python -m minigan sample RUN --label 3` draws its 3s inside batches whose labels cycle over
+# all classes (`CGAN.sample_class`), as in training.
+
+# %%
+first_conv, first_bn = gan.G[0][0], gan.G[0][1]
+n_first = 64
+z = gan.noise(n_first)
+
+
+def first_block_channel_means(batch_labels):
+    """Per-channel mean of G's first block after batch norm with the batch's statistics."""
+    u = first_conv(condition_latent(z, minigan.tensor(batch_labels), K).reshape(n_first, -1, 1, 1))
+    v = minigan.functional.batch_norm(u, None, None, first_bn.weight, first_bn.bias,
+                                      training=True)
+    return v.numpy().mean(axis=(0, 2, 3)), u.numpy().mean(axis=(0, 2, 3))
+
+
+(after_3, before_3), (after_5, before_5) = (first_block_channel_means([k] * n_first)
+                                            for k in (3, 5))
+print(f"before batch norm the class moves the channel means by up to "
+      f"{np.abs(before_3 - before_5).max():.3f}")
+check("after it, a batch of 3s and a batch of 5s have the same channel means", after_3,
+      after_5, 1e-5)
+check("... which are β", after_3, first_bn.bias.numpy(), 1e-5)
+
+asked_3 = np.full(n, 3)
+one_class = gan.sample(gan.noise(n), minigan.tensor(asked_3)).numpy()
+in_mix = gan.sample_class(3, n).numpy()
+for name, images_3 in (("one batch of 3s", one_class), ("3s drawn in mixed batches", in_mix)):
+    print(f"{name}: classified as 3 in "
+          f"{label_accuracy(classify(images_3)[0], asked_3):.0%} of {n}")
