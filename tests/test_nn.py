@@ -305,6 +305,29 @@ def test_sequential_applies_layers_in_order():
     np.testing.assert_allclose(seq(x).data, np.maximum(x.data @ w.T + b, 0), rtol=1e-6)
 
 
+def test_replacing_a_child_or_parameter_keeps_its_place():
+    """PyTorch's order: a replaced entry stays where it was defined (a Sequential's forward,
+    modules(), parameters() and state_dict() all follow that order)."""
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    seq[1] = nn.Tanh()
+    assert [type(m).__name__ for m in seq] == ["Linear", "Tanh", "Linear"]
+    x = minigan.randn(3, 2)
+    w0, b0, w2, b2 = (p.data for p in seq.parameters())
+    np.testing.assert_allclose(seq(x).data, np.tanh(x.data @ w0.T + b0) @ w2.T + b2, rtol=1e-6)
+    named = nn.Sequential(OrderedDict(fc=nn.Linear(2, 2), act=nn.ReLU(), out=nn.Linear(2, 1)))
+    named[0] = nn.Linear(2, 2, bias=False)
+    assert list(named.state_dict()) == ["fc.weight", "out.weight", "out.bias"]
+    blocks = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+    blocks[0] = nn.Identity()
+    assert [type(m).__name__ for m in blocks] == ["Identity", "Tanh", "Sigmoid"]
+    layer = nn.Linear(2, 3)
+    layer.weight = nn.Parameter(minigan.zeros(3, 2))
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    layer.register_buffer("stat", minigan.zeros(1), persistent=False)
+    layer.register_buffer("stat", minigan.ones(1))       # re-registered as persistent
+    assert list(layer.state_dict()) == ["weight", "bias", "stat"]
+
+
 def test_module_list_and_dict_register_their_entries():
     blocks = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
     blocks.append(nn.Linear(2, 1))

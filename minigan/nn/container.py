@@ -24,6 +24,11 @@ class _ModuleSequence(Module):
         self.add_module(str(len(self)), _checked(module, len(self)))
         return self
 
+    def __setitem__(self, index, module):
+        """Replace the child at ``index``; it keeps its place (and its name)."""
+        name = list(self._modules)[_position(index, len(self))]
+        setattr(self, name, _checked(module, index))
+
 
 class Sequential(_ModuleSequence):
     """Modules applied one after the other: y = fₙ(… f₂(f₁(x))).
@@ -57,7 +62,6 @@ class Sequential(_ModuleSequence):
         return list(self._modules.values())[_position(index, len(self))]
 
 
-
 # ==================== ModuleList ====================
 
 class ModuleList(_ModuleSequence):
@@ -81,10 +85,6 @@ class ModuleList(_ModuleSequence):
         if isinstance(index, slice):
             return ModuleList(list(self._modules.values())[index])
         return self._modules[str(_position(index, len(self)))]
-
-    def __setitem__(self, index, module):
-        setattr(self, str(_position(index, len(self))), _checked(module, index))
-
 
     def extend(self, modules):
         for module in modules:

@@ -85,10 +85,10 @@ class Module:
                 "Module.__init__() ran: call super().__init__() first in __init__")
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=params)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -123,12 +123,16 @@ class Module:
         else:
             object.__delattr__(self, name)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Unregister ``name`` everywhere but in ``keep``, the registry about to receive it:
+        a replaced child or parameter keeps its place, so the order of ``modules()``,
+        ``parameters()`` and a Sequential's forward stays the order of definition."""
         self.__dict__.pop(name, None)
-        self._parameters.pop(name, None)
-        self._buffers.pop(name, None)
-        self._non_persistent_buffers.discard(name)
-        self._modules.pop(name, None)
+        for registry in (self._parameters, self._buffers, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent_buffers.discard(name)
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter or None) under ``name``."""
@@ -136,7 +140,7 @@ class Module:
             raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
                             f"found {type(param).__name__}")
         self._check_new_name(name, "parameter")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -148,10 +152,10 @@ class Module:
             raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, found "
                             f"{type(tensor).__name__}")
         self._check_new_name(name, "buffer")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
-        if not persistent:
-            self._non_persistent_buffers.add(name)
+        (self._non_persistent_buffers.discard if persistent
+         else self._non_persistent_buffers.add)(name)
 
     def add_module(self, name, module):
         """Register ``module`` (a Module or None) as a child under ``name``."""
@@ -159,7 +163,7 @@ class Module:
             raise TypeError(f"add_module({name!r}): expected a Module or None, found "
                             f"{type(module).__name__}")
         self._check_new_name(name, "module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
