@@ -8,6 +8,7 @@ batch 128, one noise batch per iteration, its fakes serving the D and the G upda
 Only the engine differs, so at equal iterations the two should score alike.
 
     python benchmarks/dcgan_torch_reference.py [--steps 4000] [--every 1000] [--threads 2]
+                                               [--seed 0]
 
 Prints, every --every iterations, the classifier scores of the PyTorch generator.
 PyTorch is needed here only (`pip install torch==2.13.0`); never a minigan dependency.
@@ -49,18 +50,21 @@ def main():
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--every", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds PyTorch and the batch order, as `minigan train --seed`")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     G, D = torch_dcgan()
     dcgan_init_(torch, G, D)
     opt_g, opt_d = adam_pair(torch, G, D)
-    loader = DataLoader(load_dataset("mnist5k"), batch_size=128, seed=0)
+    loader = DataLoader(load_dataset("mnist5k"), batch_size=128, seed=args.seed)
     classifier = load_classifier()
     _, real_features = classify(load_dataset("mnist5k", split="test").images, classifier)
-    print(f"PyTorch {torch.__version__}, {args.threads} threads: the notes' DCGAN, batch 128")
+    print(f"PyTorch {torch.__version__}, {args.threads} threads: the notes' DCGAN, batch 128, "
+          f"seed {args.seed}")
     print(f"{'iteration':>9} {'classes':>7} {'samples per class':<44} {'FID':>7} {'s':>6}")
     step, start = 0, time.perf_counter()
     while step < args.steps:
