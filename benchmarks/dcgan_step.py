@@ -65,14 +65,15 @@ def torch_dcgan():
     return G, D
 
 
-def torch_iteration(G, D, opt_g, opt_d, real):
+def torch_iteration(G, D, opt_g, opt_d, real, z=None):
     """One PyTorch iteration: D on real + fake, then G through D's scores of the same
-    fakes; returns the two losses as floats."""
+    fakes; returns the two losses as floats. z: the noise (N, LATENT, 1, 1), else drawn."""
     import torch
     from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
-    ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
-    fake = G(torch.randn(len(real), LATENT, 1, 1))
+    ones = torch.ones(len(real), 1, dtype=real.dtype)
+    zeros = torch.zeros(len(real), 1, dtype=real.dtype)
+    fake = G(torch.randn(len(real), LATENT, 1, 1) if z is None else z)
     loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
     opt_d.zero_grad()
     loss_d.backward()
