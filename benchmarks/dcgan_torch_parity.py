@@ -88,7 +88,8 @@ def main():
     print(f"PyTorch {torch.__version__} vs minigan, float64, batch 128, from the same weights")
     print(f"{'iter':>4} {'loss_D ours':>14} {'loss_D torch':>14} {'loss_G ours':>14} "
           f"{'loss_G torch':>14} {'G: max diff':>12} {'D: max diff':>12}")
-    for step, (x, _) in zip(range(1, args.iters + 1), loader):
+    epochs = (batch for _ in iter(int, 1) for batch in loader)     # epoch after epoch
+    for step, (x, _) in zip(range(1, args.iters + 1), epochs):
         real = minigan.tensor(x.numpy(), dtype="float64")
         logs = gan.step(real)
         z = torch.from_numpy(noises[-1].numpy()).reshape(-1, LATENT, 1, 1)
