@@ -28,7 +28,7 @@ LATENT, IMAGE = 64, (1, 28, 28)
 
 def minigan_step_fn(batch, device):
     G = dcgan_init_(dcgan_generator(LATENT, IMAGE, width=64)).to(device)
-    D = dcgan_init_(dcgan_discriminator(1, IMAGE, width=64)).to(device)
+    D = dcgan_init_(dcgan_discriminator(1, IMAGE, width=16)).to(device)
     opt_g = minigan.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = minigan.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real = minigan.rand(batch, *IMAGE, device=device) * 2 - 1

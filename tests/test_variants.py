@@ -80,7 +80,7 @@ def test_mnist_layer_walk(upsample):
     G = B.dcgan_generator(64, (1, 28, 28), width=8, upsample=upsample)
     sizes, x = spatial_walk(G, minigan.randn(2, 64, 1, 1))
     assert sizes == [3, 6, 13, 28] and x.shape == (2, 1, 28, 28)
-    D = B.dcgan_discriminator(1, (1, 28, 28), width=64)
+    D = B.dcgan_discriminator(1, (1, 28, 28), width=16)
     channels = [m.out_channels for m in D.modules() if isinstance(m, Conv2d)]
     assert channels == [16, 32, 1]  # the notes' discriminator
     sizes, scores = spatial_walk(list(D)[:-1], x)
@@ -119,9 +119,27 @@ def test_bad_image_size_is_an_error():
         build("dcgan", shape=(1, 30, 30))
 
 
+def discriminator_channels(gan):
+    return [m.out_channels for m in gan.D.modules() if isinstance(m, Conv2d)]
+
+
+def test_discriminator_width_defaults_to_the_notes_and_can_be_set():
+    # the notes' DCGAN: G 64 beside D 16 on MNIST (a quarter), 64 beside 64 at 64×64
+    assert discriminator_channels(build("dcgan", width=64)) == [16, 32, 1]
+    assert discriminator_channels(build("wgan-gp", width=64)) == [16, 32, 1]
+    assert discriminator_channels(build("dcgan", shape=(3, 16, 16), width=8)) == [8, 16, 1]
+    # the notes' CGAN: D as wide as G
+    assert discriminator_channels(build("cgan", width=64)) == [64, 128, 1]
+    assert discriminator_channels(build("cgan", width=64, d_width=16)) == [16, 32, 1]
+    assert discriminator_channels(build("dcgan", width=8, d_width=5)) == [5, 10, 1]
+    assert build("dcgan", d_width=5).config()["d_width"] == 5
+    with pytest.raises(ValueError, match="d_width must be an int >= 1, found 0"):
+        build("dcgan", d_width=0)
+
+
 @pytest.mark.parametrize("norm", B.NORMS)
 def test_critic_norm_choices(norm):
-    D = B.dcgan_discriminator(1, (1, 28, 28), width=8, norm=norm)
+    D = B.dcgan_discriminator(1, (1, 28, 28), width=2, norm=norm)
     kinds = {type(m).__name__ for m in D.modules()}
     assert ("BatchNorm2d" in kinds) == (norm == "batch")
     assert ("LayerNorm" in kinds) == (norm == "layer")
