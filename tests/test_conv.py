@@ -65,6 +65,13 @@ def test_conv2d_matches_reference(device, case):
 # (N, C, H, W, OC, kernel, stride, padding, output_padding, dilation, groups, bias)
 CONVT_CASES = [
     (1, 1, 1, 1, 3, 3, 2, 0, 0, 1, 1, True),      # the DCGAN's first step 1 -> 3
+    # one input pixel: the stamp is the output (cropped by the padding) ...
+    (3, 4, 1, 1, 6, 4, 1, 0, 0, 1, 2, False),     # 64×64 geometry's first step 1 -> 4
+    (2, 3, 1, 1, 2, (4, 3), (2, 1), (1, 0), 0, 1, 1, True),
+    (5, 2, 1, 1, 3, 5, 3, (2, 1), 0, 1, 1, True),
+    # ... except where output padding or dilation puts pixels outside it or gaps inside
+    (2, 2, 1, 1, 3, 3, 2, 0, 1, 1, 1, True),
+    (2, 2, 1, 1, 3, 3, 1, 0, 0, 2, 1, True),
     (3, 2, 5, 7, 4, 3, 1, 0, 0, 1, 1, False),
     (3, 2, 5, 7, 4, 3, 2, 1, 1, 1, 1, True),
     (2, 3, 4, 5, 2, 2, 3, 2, 2, 1, 1, True),
@@ -253,6 +260,7 @@ def test_conv2d_gradcheck_and_gradgradcheck(device, case):
 # (N, C, H, W, OC, kernel, stride, padding, output_padding, dilation, groups)
 @pytest.mark.parametrize("case", [
     (2, 2, 3, 3, 2, 3, 2, 1, 1, 2, 2),
+    (3, 2, 1, 1, 4, (4, 3), 2, (1, 0), 0, 1, 2),  # one input pixel
     (1, 2, 2, 3, 3, (2, 3), (1, 2), (0, 1), (0, 1), 1, 1),
     (2, 1, 3, 2, 2, 3, 1, 1, 1, 2, 1),
 ])

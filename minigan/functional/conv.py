@@ -234,6 +234,13 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
     (pt, pb), (pl, pr) = geometry.padding
     G, rows, HWN = cols.shape
     OCg, N = rows // (KH * KW), HWN // (H * W)
+    if (H, W) == (1, 1) and (dh, dw) == (1, 1) and min(pt, pb, pl, pr) >= 0:
+        # One input pixel (a generator's first layer, z -> 3×3 or 4×4): its kernel stamp is
+        # the whole output, nothing overlaps, and the GEMM result is already the output's
+        # (OC, KH, KW, N) batch-last layout; only the padding is cut off.
+        stamp = cols.reshape(G * OCg, KH, KW, N)[:, pt:KH - pb, pl:KW - pr]
+        y = stamp.copy() if bias is None else stamp + bias.reshape(-1, 1, 1, 1)
+        return _batch_first(y, owned=True)
     cols = cols.reshape(G, OCg, KH, KW, H, W, N)   # (G, OCg·KH·KW, H·W·N) -> (G, OCg, KH, KW, H, W, N)
     Hp, Wp = pt + OH + max(pb, 0), pl + OW + max(pr, 0)
     cropped = max(pt, pb, pl, pr) > 0              # a negative pad adds rows; it crops nothing

@@ -278,10 +278,10 @@ class AdversarialGAN(GAN):
                 raise ValueError(f"{self.name}: {what} must be one of {', '.join(choices)}, "
                                  f"found {value!r}")
         width, d_width, hidden = options["width"], options["d_width"], options["hidden"]
-        for what, value, least in (("width", width, 4), ("d_width", d_width, 1),
-                                   ("hidden", hidden, 1)):
-            if what == "d_width" and value is None:
-                continue
+        checks = [("width", width, 4), ("hidden", hidden, 1)]
+        if d_width is not None:                    # None: the variant's default_d_width
+            checks.append(("d_width", d_width, 1))
+        for what, value, least in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"{self.name}: {what} must be an int >= {least}, found "
                                  f"{value!r}")
@@ -333,7 +333,8 @@ class AdversarialGAN(GAN):
                             help="channel width of G (default 64, the notes' MNIST nets)")
         parser.add_argument("--d-width", type=int, default=None,
                             help="channels of D's first block, doubled by each next one "
-                                 "(default: the notes' choice, see default_d_width)")
+                                 "(default, the notes' choice: width/4 on 28×28 images, "
+                                 "width on 2^k×2^k images and in cgan)")
         parser.add_argument("--hidden", type=int, default=128,
                             help="hidden units of the MLPs used for 2-D points (default 128)")
         parser.add_argument("--sample-bn", choices=SAMPLE_BN, default="batch",
