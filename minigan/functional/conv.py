@@ -247,24 +247,36 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
     padded = (_scratch.empty("sum", (G * OCg, Hp, Wp, N), cols.dtype, xp) if cropped
               else xp.empty((G * OCg, Hp, Wp, N), dtype=cols.dtype))  # the output itself
     grouped = padded.reshape(G, OCg, Hp, Wp, N)    # (OC, Hp, Wp, N) -> (G, OCg, Hp, Wp, N), a view
-    fill = 0 if bias is None else bias.reshape(G, OCg, 1, 1, 1)
-    for rh in range(sh):
-        for rw in range(sw):
-            phase = grouped[:, :, rh::sh, rw::sw]  # the output pixels of phase (rh, rw), a view
-            taps = [(kh, oh, kw, ow) for kh, oh in _phase_taps(KH, dh, sh, rh)
-                    for kw, ow in _phase_taps(KW, dw, sw, rw)]
+    fill = xp.zeros((G, OCg, 1, 1, 1), cols.dtype) if bias is None else bias.reshape(G, OCg, 1, 1, 1)
+    phases = [(rh, rw, [(kh, oh, kw, ow) for kh, oh in _phase_taps(KH, dh, sh, rh)
+                        for kw, ow in _phase_taps(KW, dw, sw, rw)])
+              for rh in range(sh) for rw in range(sw)]
+    step = _channel_block(OCg, Hp * Wp * N, cols.itemsize, xp)
+    for c in range(0, OCg, step):
+        out, src, fl = grouped[:, c:c + step], cols[:, c:c + step], fill[:, c:c + step]
+        for rh, rw, taps in phases:
+            phase = out[:, :, rh::sh, rw::sw]      # the output pixels of phase (rh, rw), a view
             if not taps:                           # stride > dilated kernel: pixels no field covers
-                phase[...] = fill
+                phase[...] = fl
                 continue
             (kh, oh, kw, ow), *rest = taps
-            phase[:, :, :oh] = fill                # the rows and columns around the first window
-            phase[:, :, oh + H:] = fill
-            phase[:, :, oh:oh + H, :ow] = fill
-            phase[:, :, oh:oh + H, ow + W:] = fill
-            xp.add(cols[:, :, kh, kw], fill, out=phase[:, :, oh:oh + H, ow:ow + W])
+            phase[:, :, :oh] = fl                  # the rows and columns around the first window
+            phase[:, :, oh + H:] = fl
+            phase[:, :, oh:oh + H, :ow] = fl
+            phase[:, :, oh:oh + H, ow + W:] = fl
+            xp.add(src[:, :, kh, kw], fl, out=phase[:, :, oh:oh + H, ow:ow + W])
             for kh, oh, kw, ow in rest:
-                phase[:, :, oh:oh + H, ow:ow + W] += cols[:, :, kh, kw]
+                phase[:, :, oh:oh + H, ow:ow + W] += src[:, :, kh, kw]
     return _batch_first(padded[:, pt:pt + OH, pl:pl + OW], owned=not cropped)
+
+
+def _channel_block(channels, per_channel, itemsize, xp, budget=1 << 20):
+    """How many output channels col2im sums at a time: as many as fit in ``budget`` bytes
+    (1 MiB, half this VM's 2 MiB L2), so the adds of a block's offsets re-read a block
+    still in cache; all channels at once on a GPU."""
+    if not _is_numpy(xp):
+        return channels
+    return max(1, min(channels, budget // (per_channel * itemsize)))
 
 
 def _phase_taps(kernel, dilation, stride, phase):
