@@ -20,6 +20,7 @@ saves, and returns with ``interrupted=True`` (a second Ctrl-C aborts at once; th
 checkpoint is intact since every write is atomic). A NaN or infinite loss stops the run
 with ``TrainingDiverged`` before anything is saved over the last good checkpoint.
 """
+import inspect
 import json
 import math
 import os
@@ -193,7 +194,7 @@ class _Run:
 
     def restore(self, resume):
         checkpoint, file = load_checkpoint(resume, return_path=True)
-        saved = checkpoint["variant"]
+        saved = with_new_defaults(checkpoint["variant"], type(self.variant))
         mine = describe(self.variant)
         if saved != mine:
             raise ValueError(f"cannot resume {resume}: it holds {saved}, but the variant to "
@@ -299,6 +300,15 @@ def describe(variant):
     """What rebuilds ``variant``: its name, sample shape, classes and options."""
     return {"name": variant.name, "data_shape": list(variant.data_shape),
             "num_classes": variant.num_classes, "config": variant.config()}
+
+
+def with_new_defaults(description, cls):
+    """A saved ``describe`` with the options that ``cls`` gained after it was written (such
+    as ``d_width``) at their defaults: what the checkpoint's variant is in today's terms,
+    so a run saved by an older minigan still resumes."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    config = {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+    return {**description, "config": {**config, **description["config"]}}
 
 
 def run_dir(path):

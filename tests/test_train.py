@@ -196,6 +196,25 @@ def test_resume_refuses_a_different_variant(tmp_path):
         train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
 
 
+def test_resume_of_a_checkpoint_older_than_an_option(tmp_path):
+    """A checkpoint written before the variant gained an option (as ``d_width``) holds no
+    value for it: it resumes when the variant has that option at its default, and is
+    refused when the variant sets it otherwise."""
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=2, progress=False)
+    checkpoint = load_checkpoint(tmp_path)
+    del checkpoint["variant"]["config"]["g_loss"]            # as if g_loss were new
+    save(checkpoint, tmp_path / "checkpoint.npz")
+    variant, loader = setup()                                 # g_loss at its default
+    train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
+    assert load_checkpoint(tmp_path)["step"] == 4
+    save(checkpoint, tmp_path / "checkpoint.npz")
+    variant, loader = setup(g_loss="minimax")
+    with pytest.raises(ValueError, match=r"cannot resume .*'g_loss': 'nonsaturating'.* but the "
+                                         r"variant to train is .*'g_loss': 'minimax'"):
+        train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
+
+
 # ==================== NaN and Ctrl-C ====================
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
