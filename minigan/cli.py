@@ -151,7 +151,7 @@ def _option_names(cls):
 
 def cmd_train(args):
     from minigan.data import DataLoader, load_dataset
-    from minigan.train import run_dir, load_checkpoint, train
+    from minigan.train import load_checkpoint, run_dir, saved_variant, train
 
     cls = get_variant(args.variant)
     device = backend.check_device(args.device)
@@ -167,7 +167,7 @@ def cmd_train(args):
             raise UsageError(f"--resume {args.resume}: the checkpoint does not say its "
                              f"{', '.join(missing)} (was the run started by `minigan train`?)"
                              "; continue it with minigan.train.train(..., resume=...)")
-        options = checkpoint["variant"]["config"]
+        options = saved_variant(checkpoint)["config"]
         out = args.out or run_dir(args.resume)
         print(f"resuming {args.resume} at step {checkpoint['step']} (data {meta['data']}, "
               f"batch size {meta['batch_size']}, seed {meta['seed']})", flush=True)

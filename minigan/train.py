@@ -20,7 +20,6 @@ saves, and returns with ``interrupted=True`` (a second Ctrl-C aborts at once; th
 checkpoint is intact since every write is atomic). A NaN or infinite loss stops the run
 with ``TrainingDiverged`` before anything is saved over the last good checkpoint.
 """
-import inspect
 import json
 import math
 import os
@@ -194,7 +193,7 @@ class _Run:
 
     def restore(self, resume):
         checkpoint, file = load_checkpoint(resume, return_path=True)
-        saved = with_new_defaults(checkpoint["variant"], type(self.variant))
+        saved = saved_variant(checkpoint)
         mine = describe(self.variant)
         if saved != mine:
             raise ValueError(f"cannot resume {resume}: it holds {saved}, but the variant to "
@@ -302,13 +301,13 @@ def describe(variant):
             "num_classes": variant.num_classes, "config": variant.config()}
 
 
-def with_new_defaults(description, cls):
-    """A saved ``describe`` with the options that ``cls`` gained after it was written (such
-    as ``d_width``) at their defaults: what the checkpoint's variant is in today's terms,
-    so a run saved by an older minigan still resumes."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    config = {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
-    return {**description, "config": {**config, **description["config"]}}
+def saved_variant(checkpoint):
+    """A checkpoint's ``describe`` of its variant in today's terms: options the variant
+    gained after the checkpoint was written (``d_width``) hold the values the older minigan
+    built with (``upgrade_config``), so a run saved by an older minigan still resumes."""
+    saved = checkpoint["variant"]
+    config = get_variant(saved["name"]).upgrade_config(saved["config"], saved["data_shape"])
+    return {**saved, "config": config}
 
 
 def run_dir(path):
@@ -340,7 +339,7 @@ def load_checkpoint(path, return_path=False):
 def build_variant(checkpoint, device="cpu", load_state=True):
     """The variant a checkpoint was saved from, rebuilt on ``device`` (with its trained
     weights and optimiser state unless ``load_state=False``)."""
-    saved = checkpoint["variant"]
+    saved = saved_variant(checkpoint)
     cls = get_variant(saved["name"])
     variant = cls(tuple(saved["data_shape"]), saved["num_classes"], device, **saved["config"])
     if load_state:

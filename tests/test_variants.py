@@ -11,6 +11,7 @@ from minigan.gan import blocks as B
 from minigan.nn.conv import Conv2d, ConvTranspose2d
 from minigan.nn.norm import BatchNorm2d, LayerNorm
 from minigan.nn.resize import Upsample
+from minigan.train import build_variant
 
 MINE = ["dcgan", "wgan", "wgan-gp", "cgan"]
 SMALL = dict(width=8, hidden=16)
@@ -135,6 +136,21 @@ def test_discriminator_width_defaults_to_the_notes_and_can_be_set():
     assert build("dcgan", d_width=5).config()["d_width"] == 5
     with pytest.raises(ValueError, match="d_width must be an int >= 1, found 0"):
         build("dcgan", d_width=0)
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_checkpoints_from_before_d_width_rebuild_their_networks(name):
+    """Before d_width existed every variant's D had the DCGAN's width (a quarter of G's
+    on 28×28); such a checkpoint has no d_width and must still load (cgan's default
+    changed, so its old width becomes explicit)."""
+    old = build(name, d_width=2)                               # width 8: the old D, 2 and 4
+    config = old.config()
+    del config["d_width"]
+    checkpoint = {"variant": {"name": name, "data_shape": [1, 28, 28], "num_classes": 10,
+                              "config": config}, "state": old.state_dict()}
+    rebuilt = build_variant(checkpoint)
+    assert discriminator_channels(rebuilt) == [2, 4, 1]
+    assert rebuilt.config()["d_width"] == (2 if name == "cgan" else None)
 
 
 @pytest.mark.parametrize("norm", B.NORMS)

@@ -18,6 +18,7 @@ option, build G, D and their optimisers and list them in ``self.models`` and
 ``minigan/gan/`` registers it (``minigan.gan.VARIANTS``).
 """
 import contextlib
+import inspect
 import math
 
 from minigan import backend
@@ -91,6 +92,15 @@ class GAN:
     def add_arguments(cls, parser):
         """Add this variant's options (--k, --lr, ...) to an argparse parser; each ``dest``
         must be a keyword argument of ``__init__``, with the same default."""
+
+    @classmethod
+    def upgrade_config(cls, config, data_shape):
+        """The options saved in an older checkpoint, in today's terms: an option this
+        variant gained since takes the value the older minigan built with, which is its
+        default unless a subclass says otherwise (``AdversarialGAN``'s ``d_width``)."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        defaults = {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+        return {**defaults, **config}
 
     def config(self):
         """The options this variant was built with: ``type(gan)(shape, n, device,

@@ -107,6 +107,12 @@ def norm_layer(norm, channels, h):
 
 # ==================== DCGAN networks ====================
 
+def dcgan_d_width(data_shape, width):
+    """The notes' DCGAN discriminator width for G's ``width``: a quarter on 28×28 MNIST
+    (G 64, D 16), the same on 2^k×2^k images (64 and 64 at 64×64)."""
+    return width // 4 if check_image_size(*data_shape[1:]) == "mnist" else width
+
+
 def dcgan_generator(in_channels, data_shape, width=64, upsample="convtranspose"):
     """G: (N, in_channels, 1, 1) -> (N, C, H, W) in [−1, 1]; a Sequential of blocks, one per
     resolution, so the layer walk can be checked block by block.
@@ -292,7 +298,7 @@ class AdversarialGAN(GAN):
                                                  width, options["upsample"]))
             self.D = dcgan_init_(dcgan_discriminator(
                 self.data_shape[0] + extra, self.data_shape,
-                d_width or self.default_d_width(width), options["norm"]))
+                d_width or self.default_d_width(self.data_shape, width), options["norm"]))
         else:
             self.G = mlp_generator(self.latent_dim + extra, self.num_features, hidden)
             self.D = mlp_discriminator(self.num_features + extra, hidden)
@@ -308,11 +314,22 @@ class AdversarialGAN(GAN):
         self.optimizers = {name: optimizer(model.parameters(), **hyperparameters)
                            for name, model in self.models.items()}
 
-    def default_d_width(self, width):
+    @classmethod
+    def default_d_width(cls, data_shape, width):
         """D's first-block channels when ``d_width`` is not given, for G's ``width``: the
         notes' DCGAN pairs G's 64 with D's 16 on 28×28 MNIST, and 64 with 64 at 64×64."""
-        h, w = self.data_shape[1:]
-        return width // 4 if check_image_size(h, w) == "mnist" else width
+        return dcgan_d_width(data_shape, width)
+
+    @classmethod
+    def upgrade_config(cls, config, data_shape):
+        """Checkpoints written before ``d_width`` existed built every variant's D with the
+        DCGAN's width; where today's default differs (cgan), that width is made explicit."""
+        config = dict(config)
+        if "d_width" not in config:
+            old = dcgan_d_width(data_shape, config["width"]) if len(data_shape) == 3 else None
+            new = cls.default_d_width(data_shape, config["width"]) if old else None
+            config["d_width"] = None if old == new else old
+        return super().upgrade_config(config, data_shape)
 
     @classmethod
     def loss_choices(cls):

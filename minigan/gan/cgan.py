@@ -34,6 +34,7 @@ class CGAN(DCGAN):
     name = "cgan"
     conditional = True
 
-    def default_d_width(self, width):
+    @classmethod
+    def default_d_width(cls, data_shape, width):
         """D as wide as G, as in the notes' CGAN (their DCGAN's D is a quarter as wide)."""
         return width
