@@ -95,9 +95,9 @@ check("every tap of label channel k gets Σ_{n: y_n = k} Σ_ij ∂L/∂out", lab
 # ## 3. Training on labelled digits
 #
 # The `cgan` variant is lesson 03's DCGAN with the labels fed to both networks (the BCE
-# loss, Adam $2\cdot10^{-4}$, $\beta = (0.5, 0.999)$) and D as wide as G. Each step passes the real batch *and its
-# labels*; the generator's fakes are drawn for those same labels, so classes appear as often
-# as in the data.
+# loss, Adam $2\cdot10^{-4}$, $\beta = (0.5, 0.999)$) and D as wide as G. Each step passes
+# the real batch *and its labels*; the generator's fakes are drawn for those same labels, so
+# classes appear as often as in the data.
 
 # %%
 CGAN = get_variant("cgan")

@@ -247,7 +247,8 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
     padded = (_scratch.empty("sum", (G * OCg, Hp, Wp, N), cols.dtype, xp) if cropped
               else xp.empty((G * OCg, Hp, Wp, N), dtype=cols.dtype))  # the output itself
     grouped = padded.reshape(G, OCg, Hp, Wp, N)    # (OC, Hp, Wp, N) -> (G, OCg, Hp, Wp, N), a view
-    fill = xp.zeros((G, OCg, 1, 1, 1), cols.dtype) if bias is None else bias.reshape(G, OCg, 1, 1, 1)
+    fill = (xp.zeros((G, OCg, 1, 1, 1), cols.dtype) if bias is None
+            else bias.reshape(G, OCg, 1, 1, 1))            # sliced per block of channels below
     phases = [(rh, rw, [(kh, oh, kw, ow) for kh, oh in _phase_taps(KH, dh, sh, rh)
                         for kw, ow in _phase_taps(KW, dw, sw, rw)])
               for rh in range(sh) for rw in range(sw)]
