@@ -74,6 +74,33 @@ def test_steps_on_ring8_points(name, device):
     assert out.shape == (7, 2)
 
 
+@pytest.mark.parametrize("name", MINE)
+def test_point_mlps_have_depth_hidden_layers(name):
+    def linear_shapes(net):
+        return [tuple(m.weight.shape) for m in net.modules() if type(m).__name__ == "Linear"]
+    gan = build(name, shape=(2,), hidden=6, depth=3, latent_dim=4)
+    extra = 8 if gan.conditional else 0                    # the one-hot label, 8 classes
+    assert linear_shapes(gan.G) == [(6, 4 + extra), (6, 6), (6, 6), (2, 6)]
+    assert linear_shapes(gan.D) == [(6, 2 + extra), (6, 6), (6, 6), (1, 6)]
+    assert len(linear_shapes(build(name, shape=(2,)).G)) == 3      # default: 2 hidden layers
+    with pytest.raises(ValueError, match="depth must be an int >= 1, found 0"):
+        build(name, shape=(2,), depth=0)
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_checkpoints_from_before_depth_rebuild_their_two_hidden_layers(name):
+    old = build(name, shape=(2,), hidden=6)
+    config = old.config()
+    del config["depth"]
+    checkpoint = {"variant": {"name": name, "data_shape": [2], "num_classes": 8,
+                              "config": config}, "state": old.state_dict()}
+    rebuilt = build_variant(checkpoint)
+    assert rebuilt.config()["depth"] == 2
+    z = old.noise(5)
+    y = minigan.tensor(np.arange(5)) if old.conditional else None
+    np.testing.assert_array_equal(rebuilt.sample(z, y).numpy(), old.sample(z, y).numpy())
+
+
 # ==================== DCGAN geometry (notes 000) ====================
 
 @pytest.mark.parametrize("upsample", B.UPSAMPLES)

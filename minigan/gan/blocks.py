@@ -30,7 +30,7 @@ The kernel is 3 when that difference is odd and 4 when it is even, p = (k − (2
 
 D's normalisation (``norm``): "batch" (DCGAN), "layer" (over C·H·W per sample, WGAN-GP's
 critic: notes 002, no batch norm), "instance" or "none". 2-D points use MLPs instead
-(hidden layers of ``hidden`` units, no normalisation).
+(``depth`` hidden layers of ``hidden`` units, no normalisation).
 
 Initialisation (DCGAN): conv weights N(0, 0.02²), biases 0; batch-norm γ N(1, 0.02²), β 0.
 """
@@ -188,17 +188,25 @@ def dcgan_init_(module):
 
 # ==================== MLPs for 2-D points ====================
 
-def mlp_generator(in_features, out_features, hidden=128):
-    """G for points: z -> Linear+ReLU -> Linear+ReLU -> Linear (no squashing: a ring of
-    radius 2 or a grid up to ±4 lies outside tanh's range)."""
-    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(),
-                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out_features))
+def mlp_generator(in_features, out_features, hidden=128, depth=2):
+    """G for points: z -> (Linear+ReLU) × depth -> Linear (no squashing: a ring of radius 2
+    or a grid up to ±4 lies outside tanh's range)."""
+    return nn.Sequential(*_hidden_layers(in_features, hidden, depth, nn.ReLU),
+                         nn.Linear(hidden, out_features))
 
 
-def mlp_discriminator(in_features, hidden=128):
-    """D for points: x -> Linear+LReLU(0.2) -> Linear+LReLU(0.2) -> Linear -> score (N, 1)."""
-    return nn.Sequential(nn.Linear(in_features, hidden), nn.LeakyReLU(0.2),
-                         nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+def mlp_discriminator(in_features, hidden=128, depth=2):
+    """D for points: x -> (Linear+LReLU(0.2)) × depth -> Linear -> score (N, 1)."""
+    return nn.Sequential(*_hidden_layers(in_features, hidden, depth,
+                                         lambda: nn.LeakyReLU(0.2)),
+                         nn.Linear(hidden, 1))
+
+
+def _hidden_layers(in_features, hidden, depth, activation):
+    layers = []
+    for i in range(depth):
+        layers += [nn.Linear(in_features if i == 0 else hidden, hidden), activation()]
+    return layers
 
 
 # ==================== conditioning (CGAN) ====================
@@ -284,7 +292,8 @@ class AdversarialGAN(GAN):
                 raise ValueError(f"{self.name}: {what} must be one of {', '.join(choices)}, "
                                  f"found {value!r}")
         width, d_width, hidden = options["width"], options["d_width"], options["hidden"]
-        checks = [("width", width, 4), ("hidden", hidden, 1)]
+        depth = options["depth"]
+        checks = [("width", width, 4), ("hidden", hidden, 1), ("depth", depth, 1)]
         if d_width is not None:                    # None: the variant's default_d_width
             checks.append(("d_width", d_width, 1))
         for what, value, least in checks:
@@ -300,8 +309,8 @@ class AdversarialGAN(GAN):
                 self.data_shape[0] + extra, self.data_shape,
                 d_width or self.default_d_width(self.data_shape, width), options["norm"]))
         else:
-            self.G = mlp_generator(self.latent_dim + extra, self.num_features, hidden)
-            self.D = mlp_discriminator(self.num_features + extra, hidden)
+            self.G = mlp_generator(self.latent_dim + extra, self.num_features, hidden, depth)
+            self.D = mlp_discriminator(self.num_features + extra, hidden, depth)
         self.G.to(self.device)
         self.D.to(self.device)
         self.models = {"G": self.G, "D": self.D}
@@ -354,6 +363,9 @@ class AdversarialGAN(GAN):
                                  "width on 2^k×2^k images and in cgan)")
         parser.add_argument("--hidden", type=int, default=128,
                             help="hidden units of the MLPs used for 2-D points (default 128)")
+        parser.add_argument("--depth", type=int, default=2,
+                            help="hidden layers of those MLPs (default 2; the WGAN-GP "
+                                 "authors' toy networks have 3)")
         parser.add_argument("--sample-bn", choices=SAMPLE_BN, default="batch",
                             help="batch-norm statistics of sample pictures: the batch's own "
                                  "(default) or the running averages")

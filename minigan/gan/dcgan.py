@@ -32,11 +32,12 @@ class DCGAN(AdversarialGAN):
 
     def __init__(self, data_shape, num_classes=None, device="cpu", *, loss="bce", lr=2e-4,
                  beta1=0.5, beta2=0.999, k=1, latent_dim=64, upsample="convtranspose",
-                 norm="batch", width=64, d_width=None, hidden=128, sample_bn="batch"):
+                 norm="batch", width=64, d_width=None, hidden=128, depth=2,
+                 sample_bn="batch"):
         super().__init__(data_shape, num_classes, device, loss, dict(
             loss=loss, lr=lr, beta1=beta1, beta2=beta2, k=k, latent_dim=latent_dim,
             upsample=upsample, norm=norm, width=width, d_width=d_width, hidden=hidden,
-            sample_bn=sample_bn))
+            depth=depth, sample_bn=sample_bn))
         self.set_optimizers(optim.Adam, lr=lr, betas=(beta1, beta2))
 
     @classmethod

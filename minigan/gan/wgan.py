@@ -31,12 +31,12 @@ class WGAN(AdversarialGAN):
 
     def __init__(self, data_shape, num_classes=None, device="cpu", *, lr=5e-5, clip=0.01,
                  k=5, latent_dim=64, upsample="convtranspose", norm="batch", width=64,
-                 d_width=None, hidden=128, sample_bn="batch"):
+                 d_width=None, hidden=128, depth=2, sample_bn="batch"):
         if not clip > 0:
             raise ValueError(f"wgan: clip must be > 0, found {clip!r}")
         super().__init__(data_shape, num_classes, device, "wasserstein", dict(
             lr=lr, clip=clip, k=k, latent_dim=latent_dim, upsample=upsample, norm=norm,
-            width=width, d_width=d_width, hidden=hidden, sample_bn=sample_bn))
+            width=width, d_width=d_width, hidden=hidden, depth=depth, sample_bn=sample_bn))
         self.clip = clip
         self.set_optimizers(optim.RMSprop, lr=lr)
 

@@ -29,11 +29,12 @@ class WGANGP(AdversarialGAN):
 
     def __init__(self, data_shape, num_classes=None, device="cpu", *, lr=1e-4, beta1=0.0,
                  beta2=0.9, lam=10.0, k=5, latent_dim=64, upsample="convtranspose",
-                 norm="layer", width=64, d_width=None, hidden=128, sample_bn="batch"):
+                 norm="layer", width=64, d_width=None, hidden=128, depth=2,
+                 sample_bn="batch"):
         super().__init__(data_shape, num_classes, device, "wasserstein", dict(
             lr=lr, beta1=beta1, beta2=beta2, lam=lam, k=k, latent_dim=latent_dim,
             upsample=upsample, norm=norm, width=width, d_width=d_width, hidden=hidden,
-            sample_bn=sample_bn))
+            depth=depth, sample_bn=sample_bn))
         self.lam = lam
         self.set_optimizers(optim.Adam, lr=lr, betas=(beta1, beta2))
 
