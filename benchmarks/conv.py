@@ -25,6 +25,9 @@ Timings on a shared machine move with its load, so all passes are measured round
 thread (``time.thread_time``), which time spent waiting for a core does not inflate: the
 single-core numbers of a busy machine. ``--stat min`` reports the fastest round instead of
 the median (timeit's choice: on a busy machine it is the least disturbed one).
+
+As in training (`minigan.train.train`), freed arrays are kept for reuse
+(`minigan.memory.keep_freed_memory`); `--default-malloc` leaves glibc's defaults.
 """
 import argparse
 import os
@@ -33,7 +36,7 @@ import sys
 import time
 
 import minigan
-from minigan import backend
+from minigan import backend, memory
 from minigan.functional.conv import (Conv2d, Conv2dGradWeight, ConvGeometry, ConvTranspose2d,
                                      conv2d, conv_transpose2d)
 
@@ -102,7 +105,11 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--clock", choices=("wall", "thread"), default="wall")
     parser.add_argument("--stat", choices=("median", "min"), default="median")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="skip keep_freed_memory(): glibc returns freed memory to the OS")
     args = parser.parse_args()
+    if not args.default_malloc:
+        memory.keep_freed_memory()
     device = backend.check_device(args.device)
     if args.clock == "thread":
         if device != "cpu":

@@ -8,9 +8,12 @@ BCE with logits, Adam(2e-4, β = (0.5, 0.999)), batch 128.
 Prints the median ms/iter over --iters iterations (after warm-up) and the peak memory of
 minigan's arrays (tracemalloc sees NumPy's allocations). If PyTorch is installed, the same
 model runs in PyTorch with --threads threads in the same process and the ratio is printed;
-PyTorch is never a dependency of minigan.
+PyTorch is never a dependency of minigan. As `minigan.train.train` does, the script first
+calls `minigan.memory.keep_freed_memory()` (process-wide: PyTorch's CPU arrays come from
+the same malloc); `--default-malloc` leaves glibc's defaults, for the comparison.
 
     python benchmarks/dcgan_step.py [--iters 30] [--batch 128] [--device cpu] [--threads 2]
+                                    [--default-malloc]
 """
 import argparse
 import statistics
@@ -21,6 +24,7 @@ import numpy as np
 
 import minigan
 import minigan.functional as F
+import minigan.memory
 from minigan.gan.blocks import dcgan_discriminator, dcgan_generator, dcgan_init_
 
 LATENT, IMAGE = 64, (1, 28, 28)
@@ -121,7 +125,11 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch's intra-op threads")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="skip keep_freed_memory(): glibc returns freed memory to the OS")
     args = parser.parse_args()
+    if not args.default_malloc:
+        minigan.memory.keep_freed_memory()
     minigan.manual_seed(0)
 
     step = minigan_step_fn(args.batch, args.device)

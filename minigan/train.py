@@ -30,7 +30,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from minigan import backend, viz
+from minigan import backend, memory, viz
 from minigan.atomic import atomic_write
 from minigan.autograd import Tensor
 from minigan.gan import get_variant
@@ -85,6 +85,7 @@ def train(variant, loader, out_dir, steps=None, epochs=None, sample_every=500,
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"{name} must be a positive int, found {every!r}")
     os.makedirs(out_dir, exist_ok=True)
+    memory.keep_freed_memory()  # reuse freed arrays instead of faulting in fresh pages
     run = _Run(variant, loader, out_dir, meta, modes)
     if resume is not None:
         run.restore(resume)
