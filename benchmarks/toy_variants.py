@@ -67,7 +67,7 @@ def main():
         quality = toy_metrics(points, data.modes, data.std)
         visits = toy_metrics(points, data.modes, data.std, min_share=0.05, radius=np.inf)
         counts = " ".join(str(int(c)) for c in quality["mode_counts"])
-        label = " ".join(f"{value}" for value in options.values()) or "-"
+        label = " ".join(str(value) for value in options.values()) or "-"
         print(f"{name:<8} {label:<12} {variant.g_updates:>9} "
               f"{quality['modes_covered']:>6}/8 {quality['high_quality']:>8.3f} "
               f"{visits['modes_covered']:>6}/8 {counts:<40} {seconds:>6.0f}s", flush=True)

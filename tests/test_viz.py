@@ -222,6 +222,27 @@ def test_save_loss_curves_from_list_of_dicts(tmp_path):
     assert _read_png(path).shape[:2] == (400, 640)
 
 
+def test_long_loss_curves_are_drawn_per_bin_and_keep_every_extreme(tmp_path, monkeypatch):
+    bins = viz._bins(10_001, 1000)
+    assert len(bins) <= 1000 and bins[0, 0] == 0 and bins[-1, 1] == 10_001
+    np.testing.assert_array_equal(bins[1:, 0], bins[:-1, 1])     # consecutive, no gaps
+    assert viz._bins(2000, 1000) is None                          # short: every point
+    figures = []
+    monkeypatch.setattr(viz, "_save_figure", lambda fig, path: figures.append(fig))
+    values = np.zeros(10_000)
+    values[5003], values[7777] = 10.0, -3.0       # one-step spikes a thinned line would skip
+    viz.save_loss_curves({"loss_D": list(values)}, tmp_path / "loss.png", smooth=50)
+    (ax,) = figures[0].axes
+    (band,) = ax.collections
+    heights = band.get_paths()[0].vertices[:, 1]
+    assert heights.max() == 10.0 and heights.min() == -3.0
+    (mean,) = ax.lines
+    assert len(mean.get_xdata()) <= viz.MAX_LINE_POINTS
+    # the drawn mean is the moving average itself, read at the bins' last steps
+    full = viz._moving_average(values, 50)
+    np.testing.assert_allclose(mean.get_ydata(), full[mean.get_xdata()])
+
+
 def test_loss_series_steps_for_sparse_losses():
     series = viz._loss_series([{"a": 1.0, "b": 2.0}, {"a": 3.0}, {"a": 5.0, "b": 6.0}])
     np.testing.assert_array_equal(series["a"][0], [0, 1, 2])
