@@ -241,7 +241,7 @@ def save_loss_curves(history, path, smooth=None, title=None, figsize=(6.4, 4.0),
     for i, (name, (steps, values)) in enumerate(series.items()):
         color = f"C{i % 10}"
         raw = dict(color=color, alpha=0.25) if smoothing else dict(color=color, label=name)
-        bins = _bins(len(values), MAX_LINE_POINTS // 2)
+        bins = _bins(len(values), MAX_LINE_POINTS)
         if bins is None:
             ax.plot(steps, values, linewidth=0.8 if smoothing else None, **raw)
         else:
@@ -262,12 +262,13 @@ def save_loss_curves(history, path, smooth=None, title=None, figsize=(6.4, 4.0),
     _save_figure(fig, path)
 
 
-def _bins(n, count):
-    """None when n ≤ 2·count points can be drawn as they are; otherwise (B, 2) [start,
-    stop) index pairs of B ≤ count bins of consecutive points covering 0..n."""
-    if n <= 2 * count:
+def _bins(n, max_points):
+    """None when n ≤ max_points points can be drawn as they are; otherwise (B, 2) [start,
+    stop) index pairs of B ≤ max_points / 2 bins of consecutive points covering 0..n (a
+    min-max band has two vertices per bin)."""
+    if n <= max_points:
         return None
-    starts = np.arange(0, n, -(-n // count))
+    starts = np.arange(0, n, -(-n // (max_points // 2)))
     return np.stack([starts, np.append(starts[1:], n)], axis=1)
 
 

@@ -223,10 +223,10 @@ def test_save_loss_curves_from_list_of_dicts(tmp_path):
 
 
 def test_long_loss_curves_are_drawn_per_bin_and_keep_every_extreme(tmp_path, monkeypatch):
-    bins = viz._bins(10_001, 1000)
+    bins = viz._bins(10_001, 2000)
     assert len(bins) <= 1000 and bins[0, 0] == 0 and bins[-1, 1] == 10_001
     np.testing.assert_array_equal(bins[1:, 0], bins[:-1, 1])     # consecutive, no gaps
-    assert viz._bins(2000, 1000) is None                          # short: every point
+    assert viz._bins(2000, 2000) is None                          # short: every point
     figures = []
     monkeypatch.setattr(viz, "_save_figure", lambda fig, path: figures.append(fig))
     values = np.zeros(10_000)
