@@ -4,8 +4,8 @@ A training step allocates and frees tens of megabytes of NumPy temporaries (im2c
 columns, GEMM outputs, activations and their gradients), step after step. By default
 glibc's malloc serves large blocks with ``mmap`` and gives freed memory at the top of its
 heap back to the kernel, so each step's arrays land on fresh pages that the kernel must
-fault in and zero again: in the notes' MNIST DCGAN at batch 128 that is ~6,800 page
-faults and ~14 ms of system time in a ~95 ms step (BENCHMARKS.md, issue 4).
+fault in and zero again: in the notes' MNIST DCGAN at batch 128 that is 2,700–8,500 page
+faults and up to 19 ms of system time per 70–80 ms step (`benchmarks/page_faults.py`).
 ``keep_freed_memory`` raises two malloc limits so freed blocks stay in the process and
 are reused; the process then holds on to its peak heap instead of shrinking between
 steps (the peak itself does not change).
