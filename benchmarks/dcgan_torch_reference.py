@@ -66,17 +66,13 @@ def main():
     print(f"PyTorch {torch.__version__}, {args.threads} threads: the notes' DCGAN, batch 128, "
           f"seed {args.seed}")
     print(f"{'iteration':>9} {'classes':>7} {'samples per class':<44} {'FID':>7} {'s':>6}")
-    step, start = 0, time.perf_counter()
-    while step < args.steps:
-        for x, _ in loader:
-            torch_iteration(G, D, opt_g, opt_d, torch.from_numpy(x.numpy()))
-            step += 1
-            if step % args.every == 0:
-                s = scores(torch, G, classifier, real_features)
-                print(f"{step:>9} {s['class_coverage']:>7} {s['samples_per_class']:<44} "
-                      f"{s['fid']:>7.1f} {time.perf_counter() - start:>6.0f}", flush=True)
-            if step == args.steps:
-                break
+    start = time.perf_counter()
+    for step, (x, _) in enumerate(loader.batches(args.steps), start=1):
+        torch_iteration(G, D, opt_g, opt_d, torch.from_numpy(x.numpy()))
+        if step % args.every == 0:
+            s = scores(torch, G, classifier, real_features)
+            print(f"{step:>9} {s['class_coverage']:>7} {s['samples_per_class']:<44} "
+                  f"{s['fid']:>7.1f} {time.perf_counter() - start:>6.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -31,17 +31,11 @@ def measure(keep, steps):
     minigan.manual_seed(0)
     gan = DCGAN((1, 28, 28))
     loader = DataLoader(load_dataset("mnist5k"), 128, shuffle=True, seed=0)
-    batches = iter(loader)
-    for _ in range(5):
-        gan.step(next(batches)[0])
+    for x, _ in loader.batches(5):
+        gan.step(x)
     before = resource.getrusage(resource.RUSAGE_SELF)
     times = []
-    for _ in range(steps):
-        try:
-            x = next(batches)[0]
-        except StopIteration:
-            batches = iter(loader)
-            x = next(batches)[0]
+    for x, _ in loader.batches(steps):
         start = time.perf_counter()
         gan.step(x)
         times.append((time.perf_counter() - start) * 1e3)

@@ -28,11 +28,6 @@ def g_gradient(gan, g_loss, n=64):
     return norm, float(sigmoid(logits).mean().item())
 
 
-def batches(loader):
-    while True:
-        yield from loader
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--d-warmup", type=int, default=200)
@@ -42,7 +37,7 @@ def main():
 
     minigan.manual_seed(0)
     gan = Vanilla((1, 28, 28))
-    data = batches(DataLoader(digits, batch_size=64, seed=0))
+    data = DataLoader(digits, batch_size=64, seed=0).batches()
     for _ in range(args.d_warmup):
         real = next(data)[0]
         with minigan.no_grad():
@@ -60,7 +55,7 @@ def main():
     for name in G_LOSSES:
         minigan.manual_seed(0)
         runs[name] = (Vanilla((1, 28, 28), g_loss=name),
-                      batches(DataLoader(digits, batch_size=64, seed=0)))
+                      DataLoader(digits, batch_size=64, seed=0).batches())
     for step in range(args.steps + 1):
         if step in (0, 1, 5, 10, 50, 100, 200, args.steps):
             cells = []

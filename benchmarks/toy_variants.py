@@ -34,13 +34,9 @@ def train(name, options, data, args):
     num_classes = int(data.labels.max()) + 1 if name == "cgan" else None
     variant = get_variant(name)((2,), num_classes, hidden=args.hidden, **options)
     loader = DataLoader(data, args.batch_size, shuffle=True, seed=args.seed)
-    started, done = time.perf_counter(), 0
-    while done < args.steps:
-        for x, y in loader:
-            variant.step(x, y if variant.conditional else None)
-            done += 1
-            if done == args.steps:
-                break
+    started = time.perf_counter()
+    for x, y in loader.batches(args.steps):
+        variant.step(x, y if variant.conditional else None)
     return variant, time.perf_counter() - started
 
 

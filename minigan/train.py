@@ -94,7 +94,7 @@ def train(variant, loader, out_dir, steps=None, epochs=None, sample_every=500,
     losses = {}
     with _StopOnCtrlC() as ctrl_c, tqdm(total=total, initial=run.step, disable=not progress,
                                         desc=variant.name, dynamic_ncols=True) as bar:
-        batches = _endless(loader)
+        batches = loader.batches()
         while run.step < total and not ctrl_c.requested:
             x, y = next(batches)
             losses = variant.step(x, y)
@@ -129,12 +129,6 @@ def _total_steps(steps, epochs, batches_per_epoch):
         raise ValueError(f"train: steps and epochs must be positive ints, found "
                          f"steps={steps}, epochs={epochs}")
     return total
-
-
-def _endless(loader):
-    """The loader's batches, epoch after epoch (each pass reshuffles, see DataLoader)."""
-    while True:
-        yield from loader
 
 
 class _StopOnCtrlC:

@@ -449,6 +449,18 @@ def test_loader_resume_mid_epoch_gives_same_batches():
     assert len(rest) == (len(original) - 3) + len(original)
 
 
+def test_loader_batches_counts_steps_across_epochs():
+    loader = DataLoader(indexed_dataset(10), 3, seed=5, dtype=np.float64)  # 3 per epoch
+    twin = DataLoader(indexed_dataset(10), 3, seed=5, dtype=np.float64)
+    epochs = batch_indices(twin) + batch_indices(twin) + batch_indices(twin)
+    assert batch_indices(loader.batches(7)) == epochs[:7]      # 2 epochs and one batch of the 3rd
+    assert (loader.epoch, loader.position) == (2, 1)
+    assert batch_indices(loader.batches(2)) == epochs[7:9]      # continues where it stood
+    assert list(loader.batches(0)) == []
+    endless = loader.batches()
+    assert len(batch_indices(next(endless) for _ in range(10))) == 10
+
+
 def test_loader_resume_after_last_batch_starts_next_epoch():
     loader = DataLoader(indexed_dataset(8), 4, seed=2, dtype=np.float64)
     for count, _ in enumerate(loader, 1):

@@ -127,6 +127,24 @@ class DataLoader:
                 Tensor(backend.to_device(self.labels[index], self.device))
             yield x, y
 
+    def batches(self, count=None):
+        """``count`` batches (None: without end), epoch after epoch, each epoch in its own
+        order: the loop of a training run counted in steps rather than epochs. Like
+        iterating, it continues from where the loader stands.
+
+        >>> from minigan.data import Dataset
+        >>> loader = DataLoader(Dataset(np.zeros((10, 2))), batch_size=4, seed=0)
+        >>> len([x for x, y in loader.batches(5)]), loader.epoch, loader.position
+        (5, 2, 1)
+        """
+        taken = 0
+        while count is None or taken < count:
+            for batch in self:
+                yield batch
+                taken += 1
+                if taken == count:
+                    return
+
     def state_dict(self):
         """Where the loader is: ints only, so it fits in an .npz checkpoint."""
         return {"seed": self.seed, "epoch": self.epoch, "position": self.position,
