@@ -8,7 +8,7 @@ divided by all of P, averaged over images. Real digits give the baseline.
 
     python benchmarks/checkerboard.py RUN [RUN ...] [--n 1000]
 
-RUN: a training run directory (or checkpoint.npz) of an image variant; samples are drawn
+RUN: a training run directory (or checkpoint.npz) of an image model; samples are drawn
 with seed 0 exactly as `python -m minigan sample` draws them.
 """
 import argparse
@@ -17,7 +17,7 @@ import numpy as np
 
 import minigan
 from minigan.data import load_dataset
-from minigan.train import build_variant, load_checkpoint
+from minigan.checkpoint import build_model, load_checkpoint
 
 
 def nyquist_share(images):
@@ -42,10 +42,10 @@ def main():
     rows = [("real digits (mnist5k test split)", "-", "-", nyquist_share(real))]
     for run in args.runs:
         checkpoint = load_checkpoint(run)
-        variant = build_variant(checkpoint)
+        model = build_model(checkpoint)
         minigan.manual_seed(0)
-        samples = variant.sample(variant.noise(args.n)).numpy()
-        config = checkpoint["variant"]["config"]
+        samples = model.sample(args.n).numpy()
+        config = checkpoint["model"]["config"]
         rows.append((run, config.get("upsample", "-"), int(checkpoint["step"]),
                      nyquist_share(samples)))
     print(f"Nyquist share of spectral power (period-2 pattern), {args.n} samples per run")

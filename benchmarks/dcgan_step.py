@@ -25,7 +25,7 @@ import numpy as np
 import minigan
 import minigan.functional as F
 import minigan.memory
-from minigan.gan.blocks import dcgan_discriminator, dcgan_generator, dcgan_init_
+from minigan.models.networks import dcgan_discriminator, dcgan_generator, dcgan_init_
 
 LATENT, IMAGE = 64, (1, 28, 28)
 

@@ -20,7 +20,7 @@ import numpy as np
 import minigan
 from dcgan_step import IMAGE, LATENT, adam_pair, torch_dcgan, torch_iteration
 from minigan.data import DataLoader, load_dataset
-from minigan.gan import get_variant
+from minigan.models import get_model
 
 
 def state_arrays(module, torch=False):
@@ -66,7 +66,7 @@ def main():
 
     minigan.set_default_dtype("float64")
     minigan.manual_seed(0)
-    gan = get_variant("dcgan")(IMAGE, None, "cpu")
+    gan = get_model("dcgan")(IMAGE, None, "cpu")
     G, D = torch_dcgan()
     G, D = G.double(), D.double()
     with torch.no_grad():
@@ -89,9 +89,9 @@ def main():
     print(f"{'iter':>4} {'loss_D ours':>14} {'loss_D torch':>14} {'loss_G ours':>14} "
           f"{'loss_G torch':>14} {'G: max diff':>12} {'D: max diff':>12}")
     epochs = (batch for _ in iter(int, 1) for batch in loader)     # epoch after epoch
-    for step, (x, _) in zip(range(1, args.iters + 1), epochs):
-        real = minigan.tensor(x.numpy(), dtype="float64")
-        logs = gan.step(real)
+    for step, batch in zip(range(1, args.iters + 1), epochs):
+        real = minigan.tensor(batch["x"].numpy(), dtype="float64")
+        logs = gan.step({"x": real})
         z = torch.from_numpy(noises[-1].numpy()).reshape(-1, LATENT, 1, 1)
         loss_d, loss_g = torch_iteration(G, D, opt_g, opt_d, torch.from_numpy(real.numpy()), z)
         print(f"{step:>4} {logs['loss_D']:>14.10f} {loss_d:>14.10f} {logs['loss_G']:>14.10f} "

@@ -24,7 +24,7 @@ from minigan.metrics import classify, digit_scores, load_classifier
 
 
 def dcgan_init_(torch, *modules):
-    """The DCGAN recipe's initialisation (minigan.gan.blocks.dcgan_init_), in PyTorch."""
+    """The DCGAN recipe's initialisation (minigan.models.networks.dcgan_init_), in PyTorch."""
     from torch import nn
     for m in (m for module in modules for m in module.modules()):
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

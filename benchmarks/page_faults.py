@@ -24,20 +24,20 @@ def measure(keep, steps):
     import minigan
     from minigan import memory
     from minigan.data import DataLoader, load_dataset
-    from minigan.gan.dcgan import DCGAN
+    from minigan.models.dcgan import DCGAN
 
     if keep:
         memory.keep_freed_memory()
     minigan.manual_seed(0)
     gan = DCGAN((1, 28, 28))
     loader = DataLoader(load_dataset("mnist5k"), 128, shuffle=True, seed=0)
-    for x, _ in loader.batches(5):
-        gan.step(x)
+    for batch in loader.batches(5):
+        gan.step(batch)
     before = resource.getrusage(resource.RUSAGE_SELF)
     times = []
-    for x, _ in loader.batches(steps):
+    for batch in loader.batches(steps):
         start = time.perf_counter()
-        gan.step(x)
+        gan.step(batch)
         times.append((time.perf_counter() - start) * 1e3)
     after = resource.getrusage(resource.RUSAGE_SELF)
     return (statistics.median(times), (after.ru_minflt - before.ru_minflt) / steps,

@@ -15,8 +15,11 @@ import numpy as np
 import minigan
 from minigan.data import DataLoader, load_dataset
 from minigan.functional.activation import sigmoid
-from minigan.gan.base import frozen
-from minigan.gan.vanilla import G_LOSSES, Vanilla
+from minigan.models.adversarial import frozen
+from minigan.models.losses import g_loss_minimax, g_loss_nonsaturating
+from minigan.models.vanilla import Vanilla
+
+G_LOSSES = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating}
 
 
 def g_gradient(gan, g_loss, n=64):
@@ -39,7 +42,7 @@ def main():
     gan = Vanilla((1, 28, 28))
     data = DataLoader(digits, batch_size=64, seed=0).batches()
     for _ in range(args.d_warmup):
-        real = next(data)[0]
+        real = next(data)["x"]
         with minigan.no_grad():
             fake = gan.generate(gan.noise(real.shape[0]))
         gan.discriminator_step(real, fake)
@@ -64,7 +67,7 @@ def main():
                 cells.append(f"{norm:20.3e} {d_fake:8.4f}")
             print(f"   {step:>6} " + " ".join(cells))
         for gan, data in runs.values():
-            gan.step(next(data)[0])
+            gan.step(next(data))
 
 
 if __name__ == "__main__":

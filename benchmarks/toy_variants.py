@@ -21,23 +21,22 @@ import numpy as np
 
 import minigan
 from minigan.data import DataLoader, load_dataset
-from minigan.gan import get_variant
-from minigan.metrics import generate, toy_metrics
+from minigan.metrics import toy_metrics
+from minigan.models import get_model
 
 RUNS = [("vanilla", {}), ("dcgan", {"loss": "bce"}), ("dcgan", {"loss": "lsgan"}),
         ("dcgan", {"loss": "hinge"}), ("wgan", {}), ("wgan-gp", {}), ("cgan", {})]
 
 
 def train(name, options, data, args):
-    """A variant trained for args.steps steps; returns (variant, seconds)."""
+    """A model trained for args.steps steps; returns (model, seconds)."""
     minigan.manual_seed(args.seed)
-    num_classes = int(data.labels.max()) + 1 if name == "cgan" else None
-    variant = get_variant(name)((2,), num_classes, hidden=args.hidden, **options)
+    model = get_model(name)((2,), data.num_classes, hidden=args.hidden, **options)
     loader = DataLoader(data, args.batch_size, shuffle=True, seed=args.seed)
     started = time.perf_counter()
-    for x, y in loader.batches(args.steps):
-        variant.step(x, y if variant.conditional else None)
-    return variant, time.perf_counter() - started
+    for batch in loader.batches(args.steps):
+        model.step(batch)
+    return model, time.perf_counter() - started
 
 
 def main():
@@ -57,14 +56,14 @@ def main():
     print(header)
     print("-" * len(header))
     for name, options in RUNS:
-        variant, seconds = train(name, options, data, args)
+        model, seconds = train(name, options, data, args)
         minigan.manual_seed(args.seed + 1)
-        points, _ = generate(variant, args.samples)
+        points = model.sample(args.samples).numpy()
         quality = toy_metrics(points, data.modes, data.std)
         visits = toy_metrics(points, data.modes, data.std, min_share=0.05, radius=np.inf)
         counts = " ".join(str(int(c)) for c in quality["mode_counts"])
         label = " ".join(str(value) for value in options.values()) or "-"
-        print(f"{name:<8} {label:<12} {variant.g_updates:>9} "
+        print(f"{name:<8} {label:<12} {model.g_updates:>9} "
               f"{quality['modes_covered']:>6}/8 {quality['high_quality']:>8.3f} "
               f"{visits['modes_covered']:>6}/8 {counts:<40} {seconds:>6.0f}s", flush=True)
 

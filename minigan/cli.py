@@ -1,14 +1,14 @@
 """The command line: ``python -m minigan COMMAND`` (or the ``minigan`` console script).
 
-    minigan train VARIANT [--data mnist5k] [--steps N | --epochs E] ... [variant options]
-    minigan sample CHECKPOINT [--n 64] [--out grid.png] [--label L]
+    minigan train MODEL [--data mnist5k] [--steps N | --epochs E] ... [model options]
+    minigan sample CHECKPOINT [--n 64] [--out grid.png|samples.npz] [--label L]
     minigan eval CHECKPOINT
     minigan download mnist|fashion-mnist [--root DIR]
     minigan list
 
-``minigan COMMAND --help`` (and ``minigan train VARIANT --help``) lists every option.
+``minigan COMMAND --help`` (and ``minigan train MODEL --help``) lists every option.
 
-Exit status: 0 on success; 2 for bad input (an unknown variant or data set, a bad option,
+Exit status: 0 on success; 2 for bad input (an unknown model or data set, a bad option,
 an unreadable checkpoint), with the message on stderr and no traceback; 1 when a run
 fails (a NaN loss, no GPU for --device cuda, a failed download); 130 when Ctrl-C stopped
 training (after saving a checkpoint that ``--resume`` continues), as shells report a
@@ -19,8 +19,10 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from minigan import backend
-from minigan.gan import VARIANTS, get_variant
+from minigan.models import MODELS, by_kind, get_model
 from minigan.serialization import CheckpointError
 
 DEFAULT_STEPS = 3000
@@ -53,31 +55,36 @@ def _summary(obj):
 def build_parser():
     """The argparse parser of every command."""
     parser = argparse.ArgumentParser(
-        prog="minigan", description="minigan: train, sample and evaluate the GANs of the "
-                                    "notes, from scratch on NumPy (or CuPy).")
+        prog="minigan", description="minigan: train, sample and evaluate the generative "
+                                    "models of the notes, from scratch on NumPy (or CuPy).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
-        "train", help="train a GAN variant",
-        description="Train a GAN variant; `minigan train VARIANT --help` lists its options.")
-    variants = train.add_subparsers(dest="variant", required=True, metavar="VARIANT",
-                                    title="variants")
+        "train", help="train a model",
+        description="Train a model; `minigan train MODEL --help` lists its options.")
+    models = train.add_subparsers(dest="model", required=True, metavar="MODEL",
+                                  title="models")
     common = _training_options()
-    for name, cls in VARIANTS.items():
-        sub = variants.add_parser(name, parents=[common], help=_summary(cls),
-                                  description=_summary(cls))
-        cls.add_arguments(sub.add_argument_group(f"{name} options"))
-        sub.set_defaults(variant_options=_option_names(cls))
+    for name, cls in MODELS.items():
+        sub = models.add_parser(name, parents=[common], help=_summary(cls),
+                                description=_summary(cls))
+        group = sub.add_argument_group(f"{name} options")
+        for option in cls.options:
+            option.add_to(group)
+        sub.set_defaults(model_options=[option.name for option in cls.options])
 
-    sample = commands.add_parser("sample", help="draw samples from a trained generator",
-                                 description="Save a grid of G's samples (a scatter for 2-D "
-                                             "points) from a checkpoint.")
+    sample = commands.add_parser("sample", help="draw samples from a trained model",
+                                 description="Save a model's samples from a checkpoint: a "
+                                             "grid (a scatter for 2-D points) as PNG, or the "
+                                             "raw samples (and labels) as .npy/.npz.")
     sample.add_argument("checkpoint", metavar="CHECKPOINT",
                         help="a run directory or its checkpoint.npz")
     sample.add_argument("--n", type=_positive_int, default=64, help="samples (default 64)")
-    sample.add_argument("--out", default="grid.png", help="PNG to write (default grid.png)")
+    sample.add_argument("--out", default="grid.png",
+                        help="file to write: .png (a picture), .npy (the samples) or .npz "
+                             "(samples and labels) (default grid.png)")
     sample.add_argument("--label", type=int, default=None,
-                        help="class of every sample, for conditional variants (default: "
+                        help="class of every sample, for class-conditional models (default: "
                              "the classes in turn)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     sample.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -101,13 +108,13 @@ def build_parser():
     download.add_argument("--root", default=None,
                           help="parent directory (default $MINIGAN_DATA or ~/.minigan/data)")
 
-    commands.add_parser("list", help="list the GAN variants and data sets",
-                        description="List the GAN variants and data sets.")
+    commands.add_parser("list", help="list the models and data sets",
+                        description="List the models, by kind, and the data sets.")
     return parser
 
 
 def _training_options():
-    """The options every variant's `train` takes (a parent parser)."""
+    """The options every model's `train` takes (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("training")
     group.add_argument("--data", default="mnist5k",
@@ -124,11 +131,11 @@ def _training_options():
     group.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of minigan's random numbers (default 0)")
-    group.add_argument("--out", default=None, help="run directory (default runs/VARIANT, "
+    group.add_argument("--out", default=None, help="run directory (default runs/MODEL, "
                                                    "or the --resume directory)")
     group.add_argument("--resume", metavar="DIR", default=None,
                        help="continue the run saved in DIR, bit for bit, with its saved "
-                            "data set, batch size, seed and variant options")
+                            "data set, batch size, seed and model options")
     group.add_argument("--overwrite", action="store_true",
                        help="start a new run in --out even if it holds a checkpoint")
     group.add_argument("--sample-every", type=_positive_int, default=500,
@@ -140,41 +147,35 @@ def _training_options():
     return common
 
 
-def _option_names(cls):
-    """The ``dest`` names of a variant's own options (= its __init__ keywords)."""
-    probe = argparse.ArgumentParser(add_help=False)
-    cls.add_arguments(probe)
-    return sorted(vars(probe.parse_args([])))
-
-
 # ==================== commands ====================
 
 def cmd_train(args):
+    from minigan.checkpoint import load_checkpoint, run_dir
     from minigan.data import DataLoader, load_dataset
-    from minigan.train import load_checkpoint, run_dir, saved_variant, train
+    from minigan.train import train
 
-    cls = get_variant(args.variant)
+    cls = get_model(args.model)
     device = backend.check_device(args.device)
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
-        saved = checkpoint["variant"]["name"]
-        if saved != args.variant:
+        saved = checkpoint["model"]["name"]
+        if saved != args.model:
             raise UsageError(f"--resume {args.resume}: it is a {saved!r} run, not "
-                             f"{args.variant!r}; use `minigan train {saved} --resume ...`")
+                             f"{args.model!r}; use `minigan train {saved} --resume ...`")
         meta = checkpoint["meta"]
         missing = [key for key in ("data", "batch_size", "seed") if key not in meta]
         if missing:
             raise UsageError(f"--resume {args.resume}: the checkpoint does not say its "
                              f"{', '.join(missing)} (was the run started by `minigan train`?)"
                              "; continue it with minigan.train.train(..., resume=...)")
-        options = saved_variant(checkpoint)["config"]
+        options = checkpoint["model"]["config"]
         out = args.out or run_dir(args.resume)
         print(f"resuming {args.resume} at step {checkpoint['step']} (data {meta['data']}, "
               f"batch size {meta['batch_size']}, seed {meta['seed']})", flush=True)
     else:
         meta = {"data": args.data, "batch_size": args.batch_size, "seed": args.seed}
-        options = {name: getattr(args, name) for name in args.variant_options}
-        out = args.out or os.path.join("runs", args.variant)
+        options = {name: getattr(args, name) for name in args.model_options}
+        out = args.out or os.path.join("runs", args.model)
         if os.path.exists(os.path.join(out, "checkpoint.npz")) and not args.overwrite:
             raise UsageError(f"{out} already holds a run (checkpoint.npz): continue it with "
                              f"--resume {out}, or pass --overwrite or another --out")
@@ -182,16 +183,14 @@ def cmd_train(args):
     dataset = load_dataset(meta["data"])
     loader = DataLoader(dataset, meta["batch_size"], shuffle=True, seed=meta["seed"],
                         device=device)
-    labels = dataset.labels
-    num_classes = int(labels.max()) + 1 if labels is not None else None
-    variant = cls(dataset.x.shape[1:], num_classes, device, **options)
+    model = cls(dataset.x.shape[1:], dataset.num_classes, device, **options)
     steps = None if args.epochs else args.steps or DEFAULT_STEPS
     first_step = checkpoint["step"] if args.resume is not None else 0
     started = time.perf_counter()
-    result = train(variant, loader, out, steps=steps, epochs=args.epochs,
+    result = train(model, loader, out, steps=steps, epochs=args.epochs,
                    sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
                    log_every=args.log_every, resume=args.resume, meta=meta,
-                   modes=getattr(dataset, "modes", None), progress=sys.stderr.isatty())
+                   progress=sys.stderr.isatty())
     if result["interrupted"]:
         return EXIT_INTERRUPTED
     seconds, done = time.perf_counter() - started, result["step"] - first_step
@@ -201,26 +200,30 @@ def cmd_train(args):
     return 0
 
 
+SAMPLE_FORMATS = (".png", ".npy", ".npz")
+
+
 def cmd_sample(args):
     from minigan import viz
-    from minigan.creation import tensor
-    from minigan.train import build_variant, load_checkpoint
+    from minigan.checkpoint import build_model, load_checkpoint
 
-    variant = build_variant(load_checkpoint(args.checkpoint), backend.check_device(args.device))
-    if args.label is not None and not variant.conditional:
-        raise UsageError(f"--label: {variant.name} is not conditional; it draws samples of no "
-                         "particular class")
+    extension = os.path.splitext(args.out)[1].lower()
+    if extension not in SAMPLE_FORMATS:
+        raise UsageError(f"--out {args.out}: expected a file ending in "
+                         f"{', '.join(SAMPLE_FORMATS)}, found {extension or 'no extension'!r}")
+    model = build_model(load_checkpoint(args.checkpoint), backend.check_device(args.device))
+    if args.label is not None and "y" not in model.needs:
+        raise UsageError(f"--label: {model.name} is not class-conditional; it draws samples "
+                         "of no particular class")
     backend.manual_seed(args.seed)
-    if args.label is not None:
-        samples = variant.sample_class(args.label, args.n).numpy()
-    else:
-        labels = None
-        if variant.conditional:                      # one row of the grid per class
-            labels = tensor([i % variant.num_classes for i in range(args.n)],
-                            device=variant.device)
-        samples = variant.sample(variant.noise(args.n), labels).numpy()
-    if variant.data_kind == "points":
-        viz.save_scatter_2d(samples, args.out, title=f"{variant.name}: {args.n} samples")
+    samples = model.sample(args.n, args.label).numpy()
+    if extension == ".npy":
+        np.save(args.out, samples)
+    elif extension == ".npz":
+        labels = {} if args.label is None else {"labels": np.full(args.n, args.label)}
+        np.savez(args.out, samples=samples, **labels)
+    elif model.data_kind == "points":
+        viz.save_scatter_2d(samples, args.out, title=f"{model.name}: {args.n} samples")
     else:
         viz.save_image_grid(samples, args.out)
     print(f"wrote {args.n} samples to {args.out}")
@@ -228,15 +231,13 @@ def cmd_sample(args):
 
 
 def cmd_eval(args):
-    from minigan.train import build_variant, load_checkpoint
+    from minigan.checkpoint import build_model, load_checkpoint
 
     checkpoint = load_checkpoint(args.checkpoint)
-    variant = build_variant(checkpoint, backend.check_device(args.device))
-    from minigan.metrics import evaluate
-
+    model = build_model(checkpoint, backend.check_device(args.device))
     data = args.data or checkpoint["meta"].get("data")
     backend.manual_seed(args.seed)
-    scores = evaluate(variant, data, num_samples=args.n)
+    scores = model.evaluate(data, num_samples=args.n)
     width = max(len(name) for name in scores)
     for name, value in scores.items():
         print(f"{name:<{width}}  {value:.4f}" if isinstance(value, float)
@@ -255,9 +256,11 @@ def cmd_download(args):
 def cmd_list(args):
     from minigan.data import DATASETS
 
-    print("GAN variants (minigan train VARIANT):")
-    for name in sorted(VARIANTS):
-        print(f"  {name:<14} {_summary(VARIANTS[name])}")
+    print("models (minigan train MODEL):")
+    for kind, models in by_kind().items():
+        print(f"  {kind}:")
+        for name, cls in models.items():
+            print(f"    {name:<12} {_summary(cls)}")
     print("data sets (--data NAME):")
     for name, description in DATASETS.items():
         print(f"  {name:<14} {description}")

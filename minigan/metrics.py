@@ -17,7 +17,8 @@ The classifier is not Inception-v3, so the numbers compare runs of minigan with 
 other, not with published FID/IS values. 2-D toy mixtures (ring8, grid25) are scored
 directly: modes covered and the share of high-quality samples (within 3σ of a mode).
 
-``python -m minigan eval CHECKPOINT`` prints these scores through ``evaluate``.
+``python -m minigan eval CHECKPOINT`` prints these scores: a model's ``evaluate``
+draws its samples and hands them to ``score_samples``.
 """
 import os
 
@@ -277,58 +278,46 @@ def digit_scores(probs, features, real_features, labels=None):
     return scores
 
 
-# ==================== evaluate a trained variant ====================
+# ==================== score a model's samples ====================
 
 DIGIT_DATA = ("mnist5k", "mnist")
 
 
-def generate(variant, n, batch_size=250):
-    """n samples of ``variant`` as a NumPy array, in batches (labels cycle over the classes
-    for a conditional variant); returns (samples, labels or None)."""
-    labels = np.arange(n) % variant.num_classes if variant.conditional else None
-    parts = []
-    for start in range(0, n, batch_size):
-        z = variant.noise(min(batch_size, n - start))
-        y = None if labels is None else Tensor(
-            backend.to_device(labels[start:start + len(z)], variant.device))
-        parts.append(variant.sample(z, y).numpy())
-    return np.concatenate(parts), labels
+def score_samples(samples, data, labels=None, device="cpu"):
+    """The scores of generated ``samples`` (a NumPy array) against the data set spec
+    ``data`` they imitate, a dict name -> value (``python -m minigan eval`` prints it).
 
-
-def evaluate(variant, data, num_samples=1000):
-    """The scores of a trained ``variant`` (``python -m minigan eval``), a dict name -> value.
-
-    data: the data set spec it was trained on. MNIST digits ("mnist5k", "mnist[:DIR]"):
-    the classifier scores of ``num_samples`` samples, FID against the held-out test digits,
-    and, as the floor a perfect generator would reach, "fid_real" between as many real
-    training digits and the same test digits. 2-D mixtures ("ring8", "grid25"): toy_metrics.
+    MNIST digits ("mnist5k", "mnist[:DIR]"), (N, 1, 28, 28): the classifier scores, FID
+    against the held-out test digits, and, as the floor a perfect generator would reach,
+    "fid_real" between as many real training digits and the same test digits; ``labels``:
+    the classes the samples were drawn for (label accuracy). 2-D mixtures ("ring8",
+    "grid25"), (N, 2): toy_metrics.
     """
     from minigan.data import load_dataset
 
+    samples = np.asarray(samples)
     name = data.split(":")[0]
-    if variant.data_kind == "points":
+    if samples.ndim == 2:
         dataset = load_dataset(data)
         if not hasattr(dataset, "modes"):
             raise ValueError(f"eval of 2-D points needs a mixture with known modes (ring8, "
                              f"grid25), found {data!r}")
-        samples, _ = generate(variant, num_samples)
         scores = toy_metrics(samples, dataset.modes, dataset.std)
         counts = scores.pop("mode_counts")
         scores["samples_per_mode"] = " ".join(str(int(c)) for c in counts)
         return scores
-    if name not in DIGIT_DATA or variant.data_shape != DIGIT_SHAPE:
+    if name not in DIGIT_DATA or samples.shape[1:] != DIGIT_SHAPE:
         raise ValueError(f"eval scores MNIST digits (1, 28, 28) of {' or '.join(DIGIT_DATA)} "
-                         f"with the digit classifier, found {variant.data_shape} samples of "
+                         f"with the digit classifier, found {samples.shape[1:]} samples of "
                          f"{data!r}")
-    model = load_classifier(device=variant.device)
+    model = load_classifier(device=device)
     test = load_dataset(data, split="test")
     train = load_dataset(data, split="train")
     _, real_features = classify(test.images, model)
     keep = np.random.default_rng(0).choice(len(train), len(test), replace=False)
     _, train_features = classify(train.images[keep], model)
-    samples, labels = generate(variant, num_samples)
     probs, features = classify(samples, model)
     scores = digit_scores(probs, features, real_features, labels)
     scores["fid_real"] = fid(real_features, train_features)
-    scores["samples"] = num_samples
+    scores["samples"] = len(samples)
     return scores

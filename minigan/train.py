@@ -1,18 +1,18 @@
-"""The training loop every GAN variant shares: alternating updates, logs, pictures, checkpoints.
+"""The training loop every model shares: steps, logs, pictures, checkpoints.
 
-``train(variant, loader, out_dir, steps=...)`` calls ``variant.step(x, y)`` once per batch
-(one discriminator update, plus a generator update every k-th step) and writes into
-``out_dir``:
+``train(model, loader, out_dir, steps=...)`` calls ``model.step(batch)`` once per batch
+and writes into ``out_dir``:
 
     log.jsonl            one JSON object per step: {"step", the losses, "elapsed"} (seconds)
-    samples_XXXXXX.png   G's samples every ``sample_every`` steps, always from the same fixed
-    samples.png          noise (drawn once, kept in the checkpoint), so the grids show one
-                         G changing; for 2-D points a scatter over the data instead
+    samples_XXXXXX.png   the model's picture every ``sample_every`` steps (``preview``),
+    samples.png          always from the same fixed inputs (drawn once, kept in the
+                         checkpoint), so the pictures show one model changing
     loss_curves.png      every loss against the step
-    checkpoint.npz       everything needed to continue: models, optimisers, minigan's RNG
-                         state, the loader's position, the step, the variant's name and
-                         options, the fixed noise; written atomically every
-                         ``checkpoint_every`` steps, at the end, and on Ctrl-C
+    checkpoint.npz       everything needed to continue (``minigan.checkpoint``): networks,
+                         optimisers, minigan's RNG state, the loader's position, the step,
+                         the model's name and options, the preview inputs; written
+                         atomically every ``checkpoint_every`` steps, at the end, and on
+                         Ctrl-C
 
 Resuming (``resume=DIR``) restores all of that, so N steps, a resume and N more steps give
 bit-identical weights and losses to 2N steps in one go. Ctrl-C finishes the current step,
@@ -27,22 +27,17 @@ import shutil
 import signal
 import time
 
-import numpy as np
 from tqdm import tqdm
 
 from minigan import backend, memory, viz
 from minigan.atomic import atomic_write
 from minigan.autograd import Tensor
-from minigan.gan import get_variant
-from minigan.serialization import CheckpointError, load, save
+from minigan.checkpoint import (CHECKPOINT, checkpoint_file, describe, load_checkpoint,
+                                run_dir, save_checkpoint)
 
-CHECKPOINT = "checkpoint.npz"
 LOG = "log.jsonl"
 SAMPLES = "samples.png"
 LOSS_CURVES = "loss_curves.png"
-GRID_SIZE = 64          # samples in a grid (8 x 8); conditional variants: 8 per class
-SCATTER_POINTS = 1000   # generated points in a 2-D scatter
-REAL_POINTS = 2000      # real points drawn under them
 
 
 class TrainingDiverged(FloatingPointError):
@@ -51,24 +46,22 @@ class TrainingDiverged(FloatingPointError):
 
 # ==================== the loop ====================
 
-def train(variant, loader, out_dir, steps=None, epochs=None, sample_every=500,
-          checkpoint_every=1000, log_every=1, resume=None, meta=None, modes=None,
-          progress=True):
-    """Train ``variant`` on ``loader``'s batches until ``steps`` steps in total (or
+def train(model, loader, out_dir, steps=None, epochs=None, sample_every=500,
+          checkpoint_every=1000, log_every=1, resume=None, meta=None, progress=True):
+    """Train ``model`` on ``loader``'s batches until ``steps`` steps in total (or
     ``epochs`` passes over the data), writing logs, pictures and checkpoints to ``out_dir``.
 
-    steps counts ``variant.step`` calls (one per batch) from the start of the run, including
+    steps counts ``model.step`` calls (one per batch) from the start of the run, including
     those done before a resume; resume: a run directory or checkpoint file to continue
-    (the variant and loader must be built as for the saved run, see ``build_variant``);
-    meta: a dict saved in the checkpoint as is (the CLI keeps the data set and seed there);
-    modes: (K, 2) mode centres marked on the scatter of a 2-D mixture; progress: show a
-    tqdm bar with the latest losses.
+    (the model and loader must be built as for the saved run, see
+    ``checkpoint.build_model``); meta: a dict saved in the checkpoint as is (the CLI keeps
+    the data set and seed there); progress: show a tqdm bar with the latest losses.
 
     Returns {"step", "interrupted", "checkpoint", "losses"} (losses: the last step's).
 
     >>> import tempfile
     >>> from minigan.data import DataLoader, load_dataset
-    >>> from minigan.gan.vanilla import Vanilla
+    >>> from minigan.models.vanilla import Vanilla
     >>> data = load_dataset("ring8:256")
     >>> loader = DataLoader(data, batch_size=32, seed=0)
     >>> out = tempfile.mkdtemp()
@@ -86,18 +79,17 @@ def train(variant, loader, out_dir, steps=None, epochs=None, sample_every=500,
             raise ValueError(f"{name} must be a positive int, found {every!r}")
     os.makedirs(out_dir, exist_ok=True)
     memory.keep_freed_memory()  # reuse freed arrays instead of faulting in fresh pages
-    run = _Run(variant, loader, out_dir, meta, modes)
+    run = _Run(model, loader, out_dir, meta)
     if resume is not None:
         run.restore(resume)
     else:
         run.start()
     losses = {}
     with _StopOnCtrlC() as ctrl_c, tqdm(total=total, initial=run.step, disable=not progress,
-                                        desc=variant.name, dynamic_ncols=True) as bar:
+                                        desc=model.name, dynamic_ncols=True) as bar:
         batches = loader.batches()
         while run.step < total and not ctrl_c.requested:
-            x, y = next(batches)
-            losses = variant.step(x, y)
+            losses = model.step(next(batches))
             run.step += 1
             run.check_finite(losses)
             if run.step % log_every == 0:
@@ -165,35 +157,31 @@ class _StopOnCtrlC:
 # ==================== one run's files ====================
 
 class _Run:
-    """The step counter, the fixed noise and the files of one run."""
+    """The step counter, the preview inputs and the files of one run."""
 
-    def __init__(self, variant, loader, out_dir, meta, modes):
-        self.variant, self.loader, self.out_dir = variant, loader, out_dir
-        self.meta, self.modes = meta or {}, modes
+    def __init__(self, model, loader, out_dir, meta):
+        self.model, self.loader, self.out_dir, self.meta = model, loader, out_dir, meta or {}
         self.checkpoint_path = os.path.join(out_dir, CHECKPOINT)
         self.log_path = os.path.join(out_dir, LOG)
         self.step = self.saved_step = self.drawn_step = 0
         self.last_checkpoint = None  # (path, step) of the newest checkpoint of this run
         self.history = []
-        shape = tuple(loader.x.shape[1:])
-        if shape != variant.data_shape:
-            raise ValueError(f"the loader yields samples of shape {shape} but the variant "
-                             f"{variant.name} was built for {variant.data_shape}")
+        model.check_data(loader.dataset)
 
     def start(self):
-        self.fixed_noise, self.fixed_labels = fixed_inputs(self.variant)
+        self.preview_inputs = self.model.preview_inputs(self.loader.dataset)
         self.elapsed_before = 0.0
         self.started = time.perf_counter()
         open(self.log_path, "w").close()
 
     def restore(self, resume):
-        checkpoint, file = load_checkpoint(resume, return_path=True)
-        saved = saved_variant(checkpoint)
-        mine = describe(self.variant)
-        if saved != mine:
-            raise ValueError(f"cannot resume {resume}: it holds {saved}, but the variant to "
-                             f"train is {mine}; build it with build_variant(checkpoint)")
-        self.variant.load_state_dict(checkpoint["state"])
+        checkpoint, file = load_checkpoint(resume), checkpoint_file(resume)
+        mine = describe(self.model)
+        if checkpoint["model"] != mine:
+            raise ValueError(f"cannot resume {resume}: it holds {checkpoint['model']}, but the "
+                             f"model to train is {mine}; build it with "
+                             "checkpoint.build_model(checkpoint)")
+        self.model.load_state_dict(checkpoint["state"])
         self.loader.load_state_dict(checkpoint["loader"])
         backend.set_rng_state(checkpoint["rng"])
         self.step = self.drawn_step = checkpoint["step"]
@@ -202,10 +190,7 @@ class _Run:
         same_file = (os.path.exists(self.checkpoint_path)
                      and os.path.samefile(file, self.checkpoint_path))
         self.saved_step = self.step if same_file else -1
-        device = self.variant.device
-        self.fixed_noise = checkpoint["fixed_noise"].to(device)
-        labels = checkpoint["fixed_labels"]
-        self.fixed_labels = None if labels is None else labels.to(device)
+        self.preview_inputs = _to_device(checkpoint["preview"], self.model.device)
         self.elapsed_before = checkpoint["elapsed"]
         self.started = time.perf_counter()
         # Steps logged after the checkpoint was written are done again: drop them.
@@ -234,47 +219,32 @@ class _Run:
             f.write(json.dumps(record) + "\n")
 
     def draw(self):
-        """The sample picture of this step, and the loss curves."""
-        samples = self.variant.sample(self.fixed_noise, self.fixed_labels).numpy()
+        """The model's picture of this step, and the loss curves."""
         path = os.path.join(self.out_dir, f"samples_{self.step:06d}.png")
-        title = f"{self.variant.name}, step {self.step}"
-        if self.variant.data_kind == "points":
-            viz.save_scatter_2d(samples, path, data=self.loader.x[:REAL_POINTS],
-                                modes=self.modes, title=title)
-        elif self.fixed_labels is not None:
-            rows = [str(c) for c in range(self.variant.num_classes)]
-            viz.save_image_grid(samples, path, nrow=len(samples) // len(rows), title=title,
-                                row_labels=rows)
-        else:
-            viz.save_image_grid(samples, path, title=title)
+        self.model.preview(path, self.preview_inputs, title=f"{self.model.name}, step "
+                                                           f"{self.step}")
         _copy_atomically(path, os.path.join(self.out_dir, SAMPLES))
         losses = [{k: v for k, v in r.items() if k not in ("step", "elapsed")}
                   for r in self.history]
         if losses:
             viz.save_loss_curves(losses, os.path.join(self.out_dir, LOSS_CURVES),
                                  smooth=max(1, min(50, len(losses) // 20)),
-                                 title=f"{self.variant.name} losses")
+                                 title=f"{self.model.name} losses")
         self.drawn_step = self.step
 
     def save(self):
-        save({"variant": describe(self.variant), "state": self.variant.state_dict(),
-              "step": self.step, "elapsed": self.elapsed(), "rng": backend.get_rng_state(),
-              "loader": self.loader.state_dict(), "fixed_noise": self.fixed_noise,
-              "fixed_labels": self.fixed_labels, "meta": self.meta},
-             self.checkpoint_path)
+        save_checkpoint(self.checkpoint_path, self.model, self.step, self.elapsed(),
+                        backend.get_rng_state(), self.loader.state_dict(),
+                        self.preview_inputs, self.meta)
         self.saved_step = self.step
         self.last_checkpoint = (self.checkpoint_path, self.step)
 
 
-def fixed_inputs(variant):
-    """The noise (and labels) every sample picture of a run is drawn from: GRID_SIZE
-    latents, or 8 per class, in class order, for a conditional variant."""
-    if variant.data_kind == "points":
-        return variant.noise(SCATTER_POINTS), None
-    if not variant.conditional:
-        return variant.noise(GRID_SIZE), None
-    labels = np.repeat(np.arange(variant.num_classes), 8)  # (C*8,): 0 0 .. 0 1 1 .. 1 ..
-    return variant.noise(len(labels)), Tensor(backend.to_device(labels, variant.device))
+def _to_device(inputs, device):
+    """The preview inputs of a checkpoint (read on the CPU) with their Tensors on
+    ``device``; arrays and other values as they are."""
+    return {name: value.to(device) if isinstance(value, Tensor) else value
+            for name, value in inputs.items()}
 
 
 def _copy_atomically(source, target):
@@ -286,58 +256,3 @@ def read_log(path):
     """The records of a log.jsonl, in order."""
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
-
-
-# ==================== checkpoints ====================
-
-def describe(variant):
-    """What rebuilds ``variant``: its name, sample shape, classes and options."""
-    return {"name": variant.name, "data_shape": list(variant.data_shape),
-            "num_classes": variant.num_classes, "config": variant.config()}
-
-
-def saved_variant(checkpoint):
-    """A checkpoint's ``describe`` of its variant in today's terms: options the variant
-    gained after the checkpoint was written (``d_width``) hold the values the older minigan
-    built with (``upgrade_config``), so a run saved by an older minigan still resumes."""
-    saved = checkpoint["variant"]
-    config = get_variant(saved["name"]).upgrade_config(saved["config"], saved["data_shape"])
-    return {**saved, "config": config}
-
-
-def run_dir(path):
-    """The run directory of a run directory or of a checkpoint file in it."""
-    return path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-
-
-def load_checkpoint(path, return_path=False):
-    """A training checkpoint, from a run directory or a checkpoint.npz (arrays on the CPU);
-    with ``return_path``, also the file it was read from.
-
-    Raises FileNotFoundError or CheckpointError saying what was expected and found."""
-    path = os.fspath(path)
-    file = os.path.join(path, CHECKPOINT) if os.path.isdir(path) else path
-    if not os.path.exists(file):
-        where = (f"the directory {path!r} has no {CHECKPOINT}" if os.path.isdir(path)
-                 else f"{path!r} does not exist")
-        raise FileNotFoundError(f"expected a run directory or a {CHECKPOINT} file: {where}")
-    checkpoint = load(file, device="cpu")
-    required = ("variant", "state", "step", "rng", "loader", "fixed_noise", "elapsed")
-    missing = [key for key in required if not isinstance(checkpoint, dict)
-               or key not in checkpoint]
-    if missing:
-        raise CheckpointError(f"{file!r} is a minigan file but not a training checkpoint: "
-                              f"it lacks {', '.join(missing)}")
-    return (checkpoint, file) if return_path else checkpoint
-
-
-def build_variant(checkpoint, device="cpu", load_state=True):
-    """The variant a checkpoint was saved from, rebuilt on ``device`` (with its trained
-    weights and optimiser state unless ``load_state=False``)."""
-    saved = saved_variant(checkpoint)
-    cls = get_variant(saved["name"])
-    variant = cls(tuple(saved["data_shape"]), saved["num_classes"], device, **saved["config"])
-    if load_state:
-        variant.load_state_dict(checkpoint["state"])
-    return variant
-

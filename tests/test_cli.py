@@ -7,14 +7,17 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from matplotlib.image import imread
 
 import minigan
-from minigan import cli, metrics
+from minigan import cli
+from minigan.checkpoint import load_checkpoint
 from minigan.data import DATASETS
-from minigan.gan.vanilla import Vanilla
-from minigan.train import load_checkpoint, read_log
+from minigan.models import MODELS
+from minigan.models.vanilla import Vanilla
+from minigan.train import read_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--data", "ring8:256", "--batch-size", "32", "--latent-dim", "4", "--hidden", "16"]
@@ -85,7 +88,7 @@ def test_unknown_download_lists_the_choices(capsys):
     (["--steps", "0"], "--steps: expected a positive integer, found 0"),
     (["--steps", "3", "--epochs", "1"], "not allowed with argument"),
     (["--g-loss", "bogus"], "invalid choice: 'bogus'"),
-    (["--lr", "-1", "--steps", "1"], "Invalid lr value: -1.0"),
+    (["--lr", "-1", "--steps", "1"], "vanilla: lr must be a number >= 0, found -1.0"),
     (["--device", "tpu", "--steps", "1"], "unknown device 'tpu'"),
 ])
 def test_bad_training_options_exit_2(argv, message, tmp_path, capsys):
@@ -114,7 +117,7 @@ def test_train_writes_a_run_and_refuses_to_overwrite_it(points_run, capsys):
     assert len(read_log(points_run / "log.jsonl")) == 4
     checkpoint = load_checkpoint(points_run)
     assert checkpoint["meta"] == {"data": "ring8:256", "batch_size": 32, "seed": 0}
-    assert checkpoint["variant"]["config"] == {"k": 1, "latent_dim": 4, "lr": 2e-4,
+    assert checkpoint["model"]["config"] == {"k": 1, "latent_dim": 4, "lr": 2e-4,
                                                "g_loss": "nonsaturating", "hidden": 16}
     for name in ("samples.png", "samples_000004.png", "loss_curves.png"):
         assert imread(points_run / name).ndim == 3
@@ -134,14 +137,14 @@ def test_resume_continues_to_the_total_number_of_steps(tmp_path, capsys):
     strip = lambda log: [{k: v for k, v in r.items() if k != "elapsed"} for r in log]
     assert strip(read_log(tmp_path / "split" / "log.jsonl")) == \
         strip(read_log(tmp_path / "whole" / "log.jsonl"))
-    assert load_checkpoint(tmp_path / "split")["variant"]["config"]["g_loss"] == "minimax"
+    assert load_checkpoint(tmp_path / "split")["model"]["config"]["g_loss"] == "minimax"
 
 
 def test_nan_loss_exits_1_with_the_step_and_loss_named(tmp_path, capsys, monkeypatch):
     real_step = Vanilla.step
 
-    def nan_at_3(self, x, y=None):
-        losses = real_step(self, x, y)
+    def nan_at_3(self, batch):
+        losses = real_step(self, batch)
         if self.d_updates == 3:
             losses["loss_D"] = float("nan")
         return losses
@@ -202,17 +205,44 @@ def test_sample_images_from_an_mnist5k_run(tmp_path, capsys):
 def test_sample_label_needs_a_conditional_variant(points_run, tmp_path, capsys):
     status, _, err = run_main(["sample", points_run, "--label", "3", "--out",
                                tmp_path / "s.png"], capsys)
-    assert status == 2 and "vanilla is not conditional" in err
+    assert status == 2 and "vanilla is not class-conditional" in err
 
 
-def test_eval_calls_the_metrics_hook(points_run, capsys, monkeypatch):
+@pytest.mark.parametrize("extension", [".npy", ".npz"])
+def test_sample_writes_raw_samples_for_outside_evaluators(points_run, tmp_path, capsys,
+                                                          extension):
+    out = tmp_path / f"s{extension}"
+    assert run_main(["sample", points_run, "--n", "7", "--out", out, "--seed", "2"],
+                    capsys)[0] == 0
+    samples = np.load(out)["samples"] if extension == ".npz" else np.load(out)
+    assert samples.shape == (7, 2) and samples.dtype == np.float32
+    # the same numbers as the model's own sample(7) after the same seed
+    from minigan.checkpoint import build_model
+    model = build_model(load_checkpoint(points_run))
+    minigan.manual_seed(2)
+    np.testing.assert_array_equal(samples, model.sample(7).numpy())
+
+
+def test_sample_npz_keeps_the_labels_and_refuses_other_formats(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert run_main(["train", "cgan", "--data", "ring8:64", "--batch-size", "16", "--steps", "1",
+                     "--hidden", "8", "--out", run], capsys)[0] == 0
+    out = tmp_path / "threes.npz"
+    assert run_main(["sample", run, "--n", "5", "--label", "3", "--out", out], capsys)[0] == 0
+    saved = np.load(out)
+    assert saved["samples"].shape == (5, 2) and saved["labels"].tolist() == [3] * 5
+    status, _, err = run_main(["sample", run, "--out", tmp_path / "grid.jpg"], capsys)
+    assert status == 2 and "expected a file ending in .png, .npy, .npz, found '.jpg'" in err
+
+
+def test_eval_calls_the_models_evaluate(points_run, capsys, monkeypatch):
     calls = []
 
-    def evaluate(variant, data, num_samples):
-        calls.append((variant.name, data, variant.g_updates, num_samples))
+    def evaluate(model, data, num_samples):
+        calls.append((model.name, data, model.g_updates, num_samples))
         return {"modes covered": 3, "high quality": 0.25}
 
-    monkeypatch.setattr(metrics, "evaluate", evaluate, raising=False)
+    monkeypatch.setattr(Vanilla, "evaluate", evaluate)
     status, out, _ = run_main(["eval", points_run, "--n", "300"], capsys)
     assert status == 0 and calls == [("vanilla", "ring8:256", 4, 300)]
     assert "modes covered  3" in out and "high quality   0.2500" in out
@@ -228,11 +258,13 @@ def test_download_calls_the_verified_download(tmp_path, capsys, monkeypatch):
     assert f"--data fashion-mnist:{tmp_path}/fashion-mnist" in out
 
 
-def test_list_shows_variants_and_datasets(capsys):
+def test_list_shows_models_by_kind_and_datasets(capsys):
     status, out, _ = run_main(["list"], capsys)
     assert status == 0
     assert "vanilla" in out and "The original GAN" in out
-    assert all(name in out for name in DATASETS)
+    assert all(name in out for name in DATASETS) and all(name in out for name in MODELS)
+    kinds = {cls.kind for cls in MODELS.values()}
+    assert all(f"  {kind}:" in out for kind in kinds)
 
 
 def test_resume_of_a_run_not_started_by_the_cli_exits_2(tmp_path, capsys):

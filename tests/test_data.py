@@ -385,7 +385,7 @@ def indexed_dataset(n, labelled=True):
 
 
 def batch_indices(batches):
-    return [x.data[:, 0].astype(int).tolist() for x, _ in batches]
+    return [batch["x"].data[:, 0].astype(int).tolist() for batch in batches]
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -393,19 +393,51 @@ def test_loader_batch_shapes_and_drop_last(device):
     ds = Dataset.from_uint8(np.zeros((10, 3, 4, 4), np.uint8), labels=np.arange(10))
     kept = list(DataLoader(ds, 4, seed=0, device=device))
     assert len(DataLoader(ds, 4, seed=0)) == 2
-    assert [tuple(x.shape) for x, _ in kept] == [(4, 3, 4, 4)] * 2
-    assert [tuple(y.shape) for _, y in kept] == [(4,)] * 2
-    assert all(backend.device_of(x.data) == device for x, _ in kept)
+    assert [sorted(batch) for batch in kept] == [["x", "y"]] * 2
+    assert [tuple(batch["x"].shape) for batch in kept] == [(4, 3, 4, 4)] * 2
+    assert [tuple(batch["y"].shape) for batch in kept] == [(4,)] * 2
+    assert all(backend.device_of(t.data) == device for batch in kept for t in batch.values())
     loader = DataLoader(ds, 4, seed=0, drop_last=False, device=device)
     assert len(loader) == 3
-    assert [x.shape[0] for x, _ in loader] == [4, 4, 2]
+    assert [batch["x"].shape[0] for batch in loader] == [4, 4, 2]
 
 
 def test_loader_labels_follow_samples_and_none_without():
     loader = DataLoader(indexed_dataset(9), 3, seed=4, dtype=np.float64)
-    for x, y in loader:
-        np.testing.assert_array_equal(x.data[:, 0], backend.to_numpy(y.data))
-    assert all(y is None for _, y in DataLoader(indexed_dataset(9, labelled=False), 3))
+    for batch in loader:
+        np.testing.assert_array_equal(batch["x"].data[:, 0], backend.to_numpy(batch["y"].data))
+    assert all(list(batch) == ["x"] for batch in DataLoader(indexed_dataset(9, labelled=False),
+                                                            3))
+
+
+def test_extra_fields_are_batched_with_their_samples():
+    x = np.arange(8, dtype=np.float64)[:, None] * np.ones((1, 2))
+    loader = DataLoader(Dataset(x, x_paired=-x.astype(np.float32)), 3, seed=0,
+                        dtype=np.float64)
+    for batch in loader:
+        assert batch["x_paired"].dtype == np.float64         # float fields in the loader dtype
+        np.testing.assert_array_equal(batch["x_paired"].data, -batch["x"].data)
+    with pytest.raises(ValueError, match=r"field 'x_paired' to be an array of 8 samples, found "
+                                         r"ndarray \(3, 2\)"):
+        Dataset(x, x_paired=x[:3])
+
+
+def test_labels_must_be_the_data_sets_classes():
+    x = np.zeros((5, 2))
+    assert Dataset(x, labels=[0, 2, 1, 1, 0]).num_classes == 3
+    assert Dataset(x, labels=[0, 1, 1, 0, 0], num_classes=10).num_classes == 10
+    assert Dataset(x).num_classes is None
+    with pytest.raises(ValueError, match=r"label 255 at index 3 is outside the 10 classes "
+                                         r"0..9"):
+        Dataset(x, labels=[0, 1, 2, 255, 3], num_classes=10)
+    # a stray label without a declared class count: the gap is named, with the odd label
+    with pytest.raises(ValueError, match=r"251 of 0..255 never occur \(first: 4\); the "
+                                         r"largest label, 255 at index 3, may be a stray one"):
+        Dataset(x, labels=[0, 1, 2, 255, 3])
+    with pytest.raises(ValueError, match=r"found label -1 at index 1"):
+        Dataset(x, labels=[0, -1, 1, 1, 0])
+    with pytest.raises(ValueError, match=r"integer labels of shape \(5,\), found float64"):
+        Dataset(x, labels=np.zeros(5))
 
 
 def test_loader_epoch_is_permutation_and_changes():
@@ -486,10 +518,10 @@ def test_loader_state_checks_and_errors():
 
 def test_loader_converts_once():
     ds = Dataset.from_uint8(np.zeros((6, 2, 2), np.uint8), dtype=np.float32)
-    assert np.shares_memory(DataLoader(ds, 2, dtype=np.float32).x, ds.x)
+    assert np.shares_memory(DataLoader(ds, 2, dtype=np.float32).fields["x"], ds.x)
     loader = DataLoader(ds, 2, dtype=np.float64)
-    assert loader.x.dtype == np.float64
-    assert all(x.dtype == np.float64 for x, _ in loader)
+    assert loader.fields["x"].dtype == np.float64
+    assert all(batch["x"].dtype == np.float64 for batch in loader)
 
 
 def test_datasets_registry_describes_every_name():

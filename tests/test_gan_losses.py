@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan.gan import losses as L
+from minigan.models import losses as L
 from tests.conftest import randn64
 
 

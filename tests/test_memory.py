@@ -51,7 +51,7 @@ def test_freed_arrays_are_reused_without_page_faults():
 
 def test_training_keeps_freed_memory(monkeypatch, tmp_path):
     from minigan.data import DataLoader, load_dataset
-    from minigan.gan.vanilla import Vanilla
+    from minigan.models.vanilla import Vanilla
     from minigan.train import train
 
     calls = []

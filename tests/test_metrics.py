@@ -201,31 +201,31 @@ def test_missing_weights_say_how_to_rebuild(tmp_path):
         M.load_classifier(str(tmp_path / "none.npz"))
 
 
-# ==================== evaluate (python -m minigan eval) ====================
+# ==================== a model's evaluate (python -m minigan eval) ====================
 
-def test_evaluate_toy_variant():
-    from minigan.gan import get_variant
-    gan = get_variant("wgan-gp")((2,), None, "cpu", hidden=16)
-    scores = M.evaluate(gan, "ring8", num_samples=200)
+def test_evaluate_toy_model():
+    from minigan.models import get_model
+    gan = get_model("wgan-gp")((2,), None, "cpu", hidden=16)
+    scores = gan.evaluate("ring8", num_samples=200)
     assert scores["num_modes"] == 8 and 0 <= scores["modes_covered"] <= 8
     assert 0 <= scores["high_quality"] <= 1 and len(scores["samples_per_mode"].split()) == 8
 
 
 def test_evaluate_conditional_digits():
-    from minigan.gan import get_variant
-    gan = get_variant("cgan")((1, 28, 28), 10, "cpu", width=8)
-    scores = M.evaluate(gan, "mnist5k", num_samples=100)
+    from minigan.models import get_model
+    gan = get_model("cgan")((1, 28, 28), 10, "cpu", width=8)
+    scores = gan.evaluate("mnist5k", num_samples=100)
     assert set(scores) == {"class_coverage", "samples_per_class", "confidence",
                            "inception_score", "fid", "label_accuracy", "fid_real", "samples"}
     assert sum(map(int, scores["samples_per_class"].split())) == 100
     assert 0 <= scores["label_accuracy"] <= 1 and scores["fid"] > scores["fid_real"] > 0
 
 
-def test_evaluate_refuses_images_it_cannot_score():
-    from minigan.gan import get_variant
-    gan = get_variant("dcgan")((3, 32, 32), None, "cpu", width=4)
+def test_score_samples_refuses_images_it_cannot_score():
     with pytest.raises(ValueError, match=r"MNIST digits \(1, 28, 28\).*found \(3, 32, 32\)"):
-        M.evaluate(gan, "folder:x")
+        M.score_samples(np.zeros((4, 3, 32, 32)), "folder:x")
+    with pytest.raises(ValueError, match=r"needs a mixture with known modes"):
+        M.score_samples(np.zeros((4, 2)), "mnist5k")
 
 
 def test_cli_eval_prints_the_scores(tmp_path, capsys):

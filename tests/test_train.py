@@ -10,11 +10,11 @@ import pytest
 from matplotlib.image import imread
 
 import minigan
+from minigan.checkpoint import build_model, load_checkpoint
 from minigan.data import DataLoader, Dataset, load_dataset
-from minigan.gan.vanilla import Vanilla
+from minigan.models.vanilla import Vanilla
 from minigan.serialization import CheckpointError, save
-from minigan.train import (TrainingDiverged, build_variant, load_checkpoint, read_log,
-                           train)
+from minigan.train import TrainingDiverged, read_log, train
 
 SEED = 7
 OPTIONS = dict(latent_dim=4, hidden=16)
@@ -26,19 +26,20 @@ def tiny_images(n=40):
     return Dataset(x, name="tiny")
 
 
-def setup(device="cpu", dataset=None, **options):
-    """What the CLI does before train(): seed, data, loader, variant."""
-    minigan.manual_seed(SEED)
+def setup(device="cpu", dataset=None, seed=SEED, **options):
+    """What the CLI does before train(): seed, data, loader, model. A resumed run is set
+    up with another seed, so that only the restored state can make it continue exactly."""
+    minigan.manual_seed(seed)
     dataset = dataset or tiny_images()
-    loader = DataLoader(dataset, batch_size=8, seed=SEED, device=device)
-    variant = Vanilla(dataset.x.shape[1:], None, device, **{**OPTIONS, **options})
-    return variant, loader
+    loader = DataLoader(dataset, batch_size=8, seed=seed, device=device)
+    model = Vanilla(dataset.x.shape[1:], None, device, **{**OPTIONS, **options})
+    return model, loader
 
 
-def parameters(variant):
+def parameters(model):
     return {f"{name}.{key}": value.numpy()
-            for name, model in variant.models.items()
-            for key, value in model.state_dict().items()}
+            for name, network in model.networks.items()
+            for key, value in network.state_dict().items()}
 
 
 def losses_of(log):
@@ -72,13 +73,13 @@ def test_a_run_writes_log_pictures_and_checkpoint(tmp_path, device):
                                                          "rb") as b:
         assert a.read() == b.read()
     checkpoint = load_checkpoint(tmp_path)
-    assert checkpoint["step"] == 6
-    assert checkpoint["variant"] == {"name": "vanilla", "data_shape": [1, 8, 8],
-                                     "num_classes": None, "config": variant.config()}
+    assert checkpoint["step"] == 6 and checkpoint["version"] == 2
+    assert checkpoint["model"] == {"name": "vanilla", "data_shape": [1, 8, 8],
+                                   "num_classes": None, "config": variant.config()}
     assert checkpoint["meta"] == {"data": "tiny"}
-    assert checkpoint["fixed_noise"].shape == (64, 4)
+    assert checkpoint["preview"]["noise"].shape == (64, 4)
     assert checkpoint["loader"] == loader.state_dict()
-    rebuilt = build_variant(checkpoint)
+    rebuilt = build_model(checkpoint)
     for key, value in parameters(variant).items():
         assert np.array_equal(parameters(rebuilt)[key], value), key
 
@@ -101,10 +102,11 @@ def test_points_data_draws_a_scatter(tmp_path):
     minigan.manual_seed(SEED)
     dataset = load_dataset("ring8:64")
     variant, loader = setup(dataset=dataset)
-    train(variant, loader, tmp_path, steps=2, sample_every=2, modes=dataset.modes,
-          progress=False)
+    train(variant, loader, tmp_path, steps=2, sample_every=2, progress=False)
     assert is_png(tmp_path / "samples_000002.png")
-    assert load_checkpoint(tmp_path)["fixed_noise"].shape == (1000, 4)
+    preview = load_checkpoint(tmp_path)["preview"]
+    assert preview["noise"].shape == (1000, 4) and preview["real"].shape == (64, 2)
+    np.testing.assert_array_equal(preview["modes"], dataset.modes)
 
 
 def test_embedded_mnist5k_trains_a_couple_of_steps(tmp_path):
@@ -116,7 +118,7 @@ def test_embedded_mnist5k_trains_a_couple_of_steps(tmp_path):
     assert len(read_log(tmp_path / "log.jsonl")) == 2
     side = 8 * (28 + 2) + 2  # an 8x8 grid with 2 px padding, 242 px, drawn at 3x
     assert imread(tmp_path / "samples.png").shape[:2] == (3 * side + 24, 3 * side)  # + title
-    assert load_checkpoint(tmp_path)["variant"]["data_shape"] == [1, 28, 28]
+    assert load_checkpoint(tmp_path)["model"]["data_shape"] == [1, 28, 28]
 
 
 # ==================== bit-exact resume ====================
@@ -132,7 +134,7 @@ def test_resume_is_bit_exact(tmp_path, device):
 
     variant, loader = setup(device)
     train(variant, loader, first, steps=4, progress=False)
-    variant, loader = setup(device)  # as a new process would: same seed, fresh weights
+    variant, loader = setup(device, seed=SEED + 1)  # a new process, other weights and seed
     train(variant, loader, first, steps=8, resume=first, progress=False)
     assert losses_of(read_log(first / "log.jsonl")) == losses_of(expected_log)
     for key, value in parameters(variant).items():
@@ -161,10 +163,10 @@ def test_resume_after_a_crash_redoes_the_steps_after_the_checkpoint(tmp_path, mo
     variant, loader = setup()
     real_step = Vanilla.step
 
-    def crash_at_7(self, x, y=None):
+    def crash_at_7(self, batch):
         if self.d_updates == 6:
             raise RuntimeError("power cut")
-        return real_step(self, x, y)
+        return real_step(self, batch)
 
     monkeypatch.setattr(Vanilla, "step", crash_at_7)
     with pytest.raises(RuntimeError, match="power cut"):
@@ -172,7 +174,7 @@ def test_resume_after_a_crash_redoes_the_steps_after_the_checkpoint(tmp_path, mo
     monkeypatch.setattr(Vanilla, "step", real_step)
     assert len(read_log(run / "log.jsonl")) == 6 and load_checkpoint(run)["step"] == 4
 
-    variant, loader = setup()
+    variant, loader = setup(seed=SEED + 1)
     train(variant, loader, run, steps=9, resume=run / "checkpoint.npz", progress=False)
     assert losses_of(read_log(run / "log.jsonl")) == losses_of(expected_log)
     assert all(np.array_equal(v, expected[k]) for k, v in parameters(variant).items())
@@ -192,26 +194,7 @@ def test_resume_refuses_a_different_variant(tmp_path):
     train(variant, loader, tmp_path, steps=2, progress=False)
     variant, loader = setup(hidden=32)
     with pytest.raises(ValueError, match=r"cannot resume .* it holds .*'hidden': 16.* but the "
-                                         r"variant to train is .*'hidden': 32"):
-        train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
-
-
-def test_resume_of_a_checkpoint_older_than_an_option(tmp_path):
-    """A checkpoint written before the variant gained an option (as ``d_width``) holds no
-    value for it: it resumes when the variant has that option at its default, and is
-    refused when the variant sets it otherwise."""
-    variant, loader = setup()
-    train(variant, loader, tmp_path, steps=2, progress=False)
-    checkpoint = load_checkpoint(tmp_path)
-    del checkpoint["variant"]["config"]["g_loss"]            # as if g_loss were new
-    save(checkpoint, tmp_path / "checkpoint.npz")
-    variant, loader = setup()                                 # g_loss at its default
-    train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
-    assert load_checkpoint(tmp_path)["step"] == 4
-    save(checkpoint, tmp_path / "checkpoint.npz")
-    variant, loader = setup(g_loss="minimax")
-    with pytest.raises(ValueError, match=r"cannot resume .*'g_loss': 'nonsaturating'.* but the "
-                                         r"variant to train is .*'g_loss': 'minimax'"):
+                                         r"model to train is .*'hidden': 32"):
         train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
 
 
@@ -221,8 +204,8 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, mon
     variant, loader = setup()
     real_step = Vanilla.step
 
-    def nan_at_5(self, x, y=None):
-        losses = real_step(self, x, y)
+    def nan_at_5(self, batch):
+        losses = real_step(self, batch)
         if self.d_updates == 5:
             losses["loss_G"] = float("nan")
         return losses
@@ -238,7 +221,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, mon
 
 def test_infinite_loss_before_any_checkpoint(tmp_path, monkeypatch):
     variant, loader = setup()
-    monkeypatch.setattr(Vanilla, "step", lambda self, x, y=None: {"loss_D": float("inf")})
+    monkeypatch.setattr(Vanilla, "step", lambda self, batch: {"loss_D": float("inf")})
     with pytest.raises(TrainingDiverged, match="step 1: loss 'loss_D' is inf .*no checkpoint "
                                                "was saved"):
         train(variant, loader, tmp_path, steps=3, progress=False)
@@ -250,8 +233,8 @@ def test_sigint_finishes_the_step_saves_and_restores_the_handler(tmp_path, monke
     variant, loader = setup()
     real_step = Vanilla.step
 
-    def interrupt_at_3(self, x, y=None):
-        losses = real_step(self, x, y)
+    def interrupt_at_3(self, batch):
+        losses = real_step(self, batch)
         if self.d_updates == 3:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while step 3 runs
         return losses
@@ -280,8 +263,8 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="steps and epochs must be positive ints"):
         train(variant, loader, tmp_path, steps=-1)
     other = Vanilla((2,), **OPTIONS)
-    with pytest.raises(ValueError, match=r"the loader yields samples of shape \(1, 8, 8\) "
-                                         r"but the variant vanilla was built for \(2,\)"):
+    with pytest.raises(ValueError, match=r"tiny holds samples of shape \(1, 8, 8\), but "
+                                         r"vanilla was built for \(2,\)"):
         train(other, loader, tmp_path, steps=2)
 
 
@@ -291,8 +274,19 @@ def test_unreadable_checkpoints(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz")
     save({"weights": minigan.zeros(2)}, tmp_path / "other.npz")
-    with pytest.raises(CheckpointError, match="not a training checkpoint: it lacks variant"):
+    with pytest.raises(CheckpointError, match="not a training checkpoint of this minigan$"):
         load_checkpoint(tmp_path / "other.npz")
+    save({"variant": {}, "fixed_noise": minigan.zeros(2)}, tmp_path / "old.npz")
+    with pytest.raises(CheckpointError, match=r"written before the model protocol \(layout 1\)"
+                                              r"; this minigan reads layout 2"):
+        load_checkpoint(tmp_path / "old.npz")
+    save({"version": 3}, tmp_path / "new.npz")
+    with pytest.raises(CheckpointError, match="layout 3 is not supported"):
+        load_checkpoint(tmp_path / "new.npz")
+    save({"version": 2, "model": {}}, tmp_path / "part.npz")
+    with pytest.raises(CheckpointError, match="it lacks state, step, elapsed, rng, loader, "
+                                              "preview, meta"):
+        load_checkpoint(tmp_path / "part.npz")
     (tmp_path / "junk.npz").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="not an .npz"):
         load_checkpoint(tmp_path / "junk.npz")

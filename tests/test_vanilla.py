@@ -6,8 +6,13 @@ import pytest
 
 import minigan
 from minigan import backend
-from minigan.gan import GAN, VARIANTS, get_variant
-from minigan.gan.vanilla import G_LOSSES, Vanilla
+from minigan.models import MODELS, get_model
+from minigan.models import losses as L
+from minigan.models.adversarial import AdversarialModel
+from minigan.models.base import Model
+from minigan.models.vanilla import Vanilla
+
+G_LOSSES = {"minimax": L.g_loss_minimax, "nonsaturating": L.g_loss_nonsaturating}
 
 
 def sigma(l):
@@ -88,7 +93,7 @@ def test_step_losses_match_a_numpy_reference(g_loss):
     gan = Vanilla((1, 4, 4), lr=0.0, g_loss=g_loss, latent_dim=5, hidden=7)
     real = minigan.rand(6, 1, 4, 4) * 2 - 1
     state = backend.get_rng_state()
-    losses = gan.step(real)
+    losses = gan.step({"x": real})
     backend.set_rng_state(state)
     z = gan.noise(6).numpy().astype(np.float64)  # one fake batch serves both updates
     G, D = weights(gan.G), weights(gan.D)
@@ -110,10 +115,10 @@ def test_k_discriminator_steps_per_generator_step():
     gan = Vanilla((2,), k=3, latent_dim=4, hidden=8)
     real = minigan.randn(5, 2)
     g_before = [p.numpy().copy() for p in gan.G.parameters()]
-    keys = [sorted(gan.step(real)) for _ in range(2)]
+    keys = [sorted(gan.step({"x": real})) for _ in range(2)]
     assert keys == [["D(G(z))", "D(x)", "loss_D"]] * 2
     assert all(np.array_equal(a, p.numpy()) for a, p in zip(g_before, gan.G.parameters()))
-    assert "loss_G" in gan.step(real)
+    assert "loss_G" in gan.step({"x": real})
     assert not all(np.array_equal(a, p.numpy()) for a, p in zip(g_before, gan.G.parameters()))
     assert (gan.d_updates, gan.g_updates) == (3, 1)
 
@@ -140,7 +145,7 @@ def test_discriminator_step_leaves_g_unchanged():
 
 def test_adam_betas_and_learning_rate():
     gan = Vanilla((2,), lr=1e-3)
-    for opt in (gan.opt_G, gan.opt_D):
+    for opt in gan.optimizers.values():
         assert opt.param_groups[0]["betas"] == (0.5, 0.999)
         assert opt.param_groups[0]["lr"] == 1e-3
 
@@ -161,11 +166,11 @@ def test_sample_images_in_range_without_graph_and_without_side_effects():
     gan = Vanilla((1, 28, 28))
     z = gan.noise(10)
     state = backend.get_rng_state()
-    x = gan.sample(z)
+    x = gan.sample(10, noise=z)
     assert x.shape == (10, 1, 28, 28) and not x.requires_grad
     assert x.numpy().min() >= -1 and x.numpy().max() <= 1
     assert backend.get_rng_state() == state and gan.G.training
-    assert np.array_equal(gan.sample(z).numpy(), x.numpy())
+    assert np.array_equal(gan.sample(10, noise=z).numpy(), x.numpy())
 
 
 def test_points_mode_maps_two_numbers_and_has_no_tanh():
@@ -175,8 +180,9 @@ def test_points_mode_maps_two_numbers_and_has_no_tanh():
     with minigan.no_grad():
         for p in gan.G[-1].parameters():
             p.data[...] = p.data * 0 + 3.0  # outputs far outside [-1, 1] if not squashed
-    assert gan.sample(gan.noise(4)).numpy().max() > 1.5
-    assert sorted(gan.step(minigan.randn(8, 2))) == ["D(G(z))", "D(x)", "loss_D", "loss_G"]
+    assert gan.sample(4).numpy().max() > 1.5
+    assert sorted(gan.step({"x": minigan.randn(8, 2)})) == ["D(G(z))", "D(x)", "loss_D",
+                                                            "loss_G"]
 
 
 # ==================== state and configuration ====================
@@ -185,15 +191,15 @@ def test_state_dict_round_trip_continues_identically():
     a = Vanilla((2,), latent_dim=3, hidden=8)
     real = minigan.randn(8, 2)
     for _ in range(3):
-        a.step(real)
+        a.step({"x": real})
     minigan.manual_seed(123)
     b = Vanilla((2,), latent_dim=3, hidden=8)
     b.load_state_dict(a.state_dict())
     assert (b.d_updates, b.g_updates) == (3, 3)
     state = backend.get_rng_state()
-    la = a.step(real)
+    la = a.step({"x": real})
     backend.set_rng_state(state)
-    lb = b.step(real)
+    lb = b.step({"x": real})
     assert la == lb
     for pa, pb in zip(list(a.G.parameters()) + list(a.D.parameters()),
                       list(b.G.parameters()) + list(b.D.parameters())):
@@ -205,24 +211,16 @@ def test_config_rebuilds_the_same_variant():
     assert a.config() == {"k": 2, "latent_dim": 3, "lr": 1e-3, "g_loss": "minimax",
                           "hidden": 8}
     b = Vanilla((2,), **a.config())
-    assert b.config() == a.config() and b.k == 2 and b.g_loss is G_LOSSES["minimax"]
-
-
-def test_add_arguments_defaults_equal_init_defaults():
-    import argparse
-    parser = argparse.ArgumentParser()
-    Vanilla.add_arguments(parser)
-    defaults = vars(parser.parse_args([]))
-    assert defaults == Vanilla((2,)).config()
-    assert vars(parser.parse_args(["--g-loss", "minimax", "--k", "5"]))["g_loss"] == "minimax"
+    assert b.config() == a.config() and b.hp.k == 2 and b.g_loss is L.g_loss_minimax
+    assert a.g_loss is L.g_loss_minimax and a.d_loss is b.d_loss is L.d_loss_bce
 
 
 def test_registry():
-    assert VARIANTS["vanilla"] is Vanilla and get_variant("vanilla") is Vanilla
-    assert all(issubclass(cls, GAN) and cls.name == name for name, cls in VARIANTS.items())
-    with pytest.raises(ValueError, match=r"unknown GAN variant 'nope': expected one of .*"
-                                         r"vanilla"):
-        get_variant("nope")
+    assert MODELS["vanilla"] is Vanilla and get_model("vanilla") is Vanilla
+    assert issubclass(Vanilla, AdversarialModel) and Vanilla.kind == "adversarial"
+    assert all(issubclass(cls, Model) and cls.name == name for name, cls in MODELS.items())
+    with pytest.raises(ValueError, match=r"unknown model 'nope': expected one of .*vanilla"):
+        get_model("nope")
 
 
 # ==================== bad input ====================
@@ -231,15 +229,22 @@ def test_bad_options_and_batches():
     with pytest.raises(ValueError, match="g_loss must be one of minimax, nonsaturating, "
                                          "found 'saturating'"):
         Vanilla((2,), g_loss="saturating")
-    with pytest.raises(ValueError, match=r"k must be a positive int, found 0"):
+    with pytest.raises(ValueError, match=r"vanilla: k must be an int >= 1, found 0"):
         Vanilla((2,), k=0)
+    with pytest.raises(ValueError, match=r"vanilla: lr must be a number >= 0, found -0.1"):
+        Vanilla((2,), lr=-0.1)
+    with pytest.raises(ValueError, match=r"vanilla: unknown option 'lam': expected one of "
+                                         r"lr, k, g_loss, latent_dim, hidden"):
+        Vanilla((2,), lam=10)
     with pytest.raises(ValueError, match=r"expected the shape of one sample, \(C, H, W\) for "
                                          r"images or \(D,\) for points, found \(28, 28\)"):
         Vanilla((28, 28))
     gan = Vanilla((1, 4, 4), latent_dim=3, hidden=8)
-    with pytest.raises(ValueError, match=r"expected a batch of shape \(N, 1, 4, 4\), found "
-                                         r"\(5, 16\)"):
-        gan.step(minigan.randn(5, 16))
+    with pytest.raises(ValueError, match=r"expected batch\['x'\] of shape \(5, 1, 4, 4\), "
+                                         r"found \(5, 16\)"):
+        gan.step({"x": minigan.randn(5, 16)})
+    with pytest.raises(TypeError, match=r"a batch is a dict of Tensors \(x\), found Tensor"):
+        gan.step(minigan.randn(5, 1, 4, 4))
 
 
 def test_a_variant_rejects_data_it_cannot_model():
@@ -254,15 +259,17 @@ def test_a_variant_rejects_data_it_cannot_model():
 def test_a_conditional_variant_needs_classes_and_labels():
     class Conditional(Vanilla):
         name = None
-        conditional = True
+        needs = ("x", "y")
 
-    with pytest.raises(ValueError, match="is conditional: it needs a labelled data set"):
+    with pytest.raises(ValueError, match="is class-conditional: it needs a labelled data set"):
         Conditional((2,))
     gan = Conditional((2,), num_classes=3)
-    with pytest.raises(ValueError, match=r"expected labels of shape \(4,\), found None"):
-        gan.step(minigan.randn(4, 2))
-    with pytest.raises(ValueError, match=r"sample\(z, labels\) needs labels"):
-        gan.sample(gan.noise(2))
+    with pytest.raises(ValueError, match=r"the batch has no Tensor 'y' \(it has x\)"):
+        gan.step({"x": minigan.randn(4, 2)})
+    with pytest.raises(ValueError, match=r"expected batch\['y'\] of shape \(4,\), found \(3,\)"):
+        gan.step({"x": minigan.randn(4, 2), "y": minigan.tensor([0, 1, 2])})
+    with pytest.raises(ValueError, match=r"expected a class in 0..2, found 5"):
+        gan.sample(2, 5)
 
 
 def test_the_generator_update_reuses_the_fake_batch_of_the_discriminator_update():
@@ -270,7 +277,7 @@ def test_the_generator_update_reuses_the_fake_batch_of_the_discriminator_update(
     gan = Vanilla((2,), latent_dim=4, hidden=8)
     real = minigan.randn(5, 2)
     start = backend.get_rng_state()
-    gan.step(real)
+    gan.step({"x": real})
     after_step = backend.get_rng_state()
     backend.set_rng_state(start)
     gan.noise(5)

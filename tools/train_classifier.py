@@ -57,8 +57,8 @@ def main(argv=None):
     started = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         model.train()
-        for x, y in loader:
-            loss = cross_entropy(model(Tensor(shift(x.data, rng))), y)
+        for batch in loader:
+            loss = cross_entropy(model(Tensor(shift(batch["x"].data, rng))), batch["y"])
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -38,6 +38,7 @@ DATASETS = {
     "grid25": "2-D toy: 25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (grid25[:N])",
 }
 TOY_SIZE = 10_000
+DIGIT_CLASSES = 10  # MNIST's digits and Fashion-MNIST's ten kinds of clothing
 NEEDS_ARGUMENT = {"quickdraw": "PATH", "folder": "DIR"}
 HAS_SPLITS = ("mnist5k", "mnist", "fashion-mnist")
 
@@ -62,10 +63,12 @@ def load_dataset(spec, root=None, split=None):
     if name == "mnist5k":
         if argument:
             raise ValueError(f"mnist5k is embedded: expected 'mnist5k', found {spec!r}")
-        return Dataset.from_uint8(*load_mnist5k(split or "train"), name=spec)
+        return Dataset.from_uint8(*load_mnist5k(split or "train"), name=spec,
+                                  num_classes=DIGIT_CLASSES)
     if name in ("mnist", "fashion-mnist"):
         directory = argument or os.path.join(root or default_root(), name)
-        return Dataset.from_uint8(*load_mnist_dir(directory, split or "train"), name=spec)
+        return Dataset.from_uint8(*load_mnist_dir(directory, split or "train"), name=spec,
+                                  num_classes=DIGIT_CLASSES)
     if name == "quickdraw":
         return Dataset.from_uint8(load_quickdraw(argument), name=spec)
     if name == "folder":

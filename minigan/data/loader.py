@@ -16,28 +16,55 @@ from minigan.autograd import Tensor
 
 
 class Dataset:
-    """A data set held in memory as one float array.
+    """A data set held in memory as named arrays of N samples each, its *fields*.
 
-    x: (N, C, H, W) images in [-1, 1] or (N, D) points, float32/float64;
-    labels: (N,) integers or None; name: shown in messages.
+    x: (N, C, H, W) images in [-1, 1] or (N, D) points, float32/float64 (field "x");
+    labels: (N,) integer classes or None (field "y"); name: shown in messages;
+    num_classes: the classes the labels come from (labels outside 0..num_classes−1 are an
+    error naming the first one); without it, the labels must be exactly 0..K−1.
+    fields: more per-sample arrays, e.g. ``x_paired`` (N, C, H, W), the input image that
+    belongs to each target of a paired translation task. A batch of a ``DataLoader`` is a
+    dict with one Tensor per field.
     ``images`` and ``points`` are ``x`` under the name that says which kind it holds.
     """
 
-    def __init__(self, x, labels=None, name="dataset"):
+    def __init__(self, x, labels=None, name="dataset", num_classes=None, **fields):
         if not isinstance(x, np.ndarray) or x.dtype.type not in backend.FLOAT_DTYPES \
                 or x.ndim not in (2, 4):
             raise ValueError(f"{name}: expected a float32/float64 array (N, C, H, W) or "
                              f"(N, D), found {type(x).__name__} {getattr(x, 'shape', '')} "
                              f"{getattr(x, 'dtype', '')}")
+        self.name = name
+        self.fields = {"x": x}
         if labels is not None:
-            labels = np.asarray(labels, dtype=np.int64)
-            if labels.shape != (len(x),):
-                raise ValueError(f"{name}: expected labels of shape ({len(x)},), "
-                                 f"found {labels.shape}")
-        self.x, self.labels, self.name = x, labels, name
+            labels = np.asarray(labels)
+            if labels.shape != (len(x),) or labels.dtype.kind not in "iu":
+                raise ValueError(f"{name}: expected integer labels of shape ({len(x)},), "
+                                 f"found {labels.dtype} {labels.shape}")
+            self.fields["y"] = labels.astype(np.int64)
+            self._num_classes = _check_classes(self.fields["y"], num_classes, name)
+        for field, value in fields.items():
+            if not isinstance(value, np.ndarray) or len(value) != len(x):
+                raise ValueError(f"{name}: expected field {field!r} to be an array of "
+                                 f"{len(x)} samples, found {type(value).__name__} "
+                                 f"{getattr(value, 'shape', '')}")
+            self.fields[field] = value
+
+    @property
+    def x(self):
+        return self.fields["x"]
+
+    @property
+    def labels(self):
+        return self.fields.get("y")
+
+    @property
+    def num_classes(self):
+        """K for labels in 0..K−1; None for a data set without labels."""
+        return self._num_classes if "y" in self.fields else None
 
     @classmethod
-    def from_uint8(cls, images, labels=None, name="dataset", dtype=None):
+    def from_uint8(cls, images, labels=None, name="dataset", dtype=None, num_classes=None):
         """Images uint8 (N, H, W) or (N, C, H, W) -> Dataset with x = images/127.5 - 1."""
         if images.dtype != np.uint8 or images.ndim not in (3, 4):
             raise ValueError(f"{name}: expected uint8 images (N, H, W) or (N, C, H, W), "
@@ -47,7 +74,7 @@ class Dataset:
         x = images.astype(dtype or backend.get_default_dtype())
         x /= 127.5
         x -= 1.0
-        return cls(x, labels, name)
+        return cls(x, labels, name, num_classes)
 
     def __len__(self):
         return len(self.x)
@@ -65,12 +92,38 @@ class Dataset:
         return self.x
 
     def __repr__(self):
-        labels = "" if self.labels is None else ", labelled"
+        labels = "" if self.labels is None else f", {self.num_classes} classes"
         return f"Dataset({self.name}: {self.x.shape} {self.x.dtype}{labels})"
 
 
+def _check_classes(labels, num_classes, name):
+    """The number of classes of ``labels``: ``num_classes`` when every label lies in
+    0..num_classes−1, else K = max + 1 when 0..K−1 all occur; otherwise an error naming
+    the odd label (one stray 255 must not make a 256-class model)."""
+    if labels.size == 0:
+        return num_classes
+    if num_classes is not None:
+        bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+        if bad.size:
+            raise ValueError(f"{name}: label {labels[bad[0]]} at index {bad[0]} is outside "
+                             f"the {num_classes} classes 0..{num_classes - 1}")
+        return int(num_classes)
+    if labels.min() < 0:
+        raise ValueError(f"{name}: labels must be classes 0..K-1, found label "
+                         f"{labels.min()} at index {labels.argmin()}")
+    counts = np.bincount(labels)
+    missing = np.flatnonzero(counts == 0)
+    if missing.size:
+        odd = labels.max()
+        raise ValueError(f"{name}: labels must be the classes 0..K-1 with none missing, but "
+                         f"{missing.size} of 0..{odd} never occur (first: {missing[0]}); the "
+                         f"largest label, {odd} at index {labels.argmax()}, may be a stray one")
+    return len(counts)
+
+
 class DataLoader:
-    """Batches of a Dataset as ``(x, y)`` Tensors on ``device``; y is None without labels.
+    """Batches of a Dataset as dicts of Tensors on ``device``, one per field ("x", and
+    "y" for labels, ...).
 
     batch_size: samples per batch; shuffle: a fresh permutation each epoch (else file
     order); seed: of the shuffle (None: drawn once from ``backend.generator()``);
@@ -81,7 +134,7 @@ class DataLoader:
 
     >>> from minigan.data import Dataset
     >>> loader = DataLoader(Dataset(np.zeros((10, 2))), batch_size=4, seed=0)
-    >>> len(loader), [x.shape for x, y in loader]
+    >>> len(loader), [batch["x"].shape for batch in loader]
     (2, [(4, 2), (4, 2)])
     """
 
@@ -91,27 +144,29 @@ class DataLoader:
         dtype = np.dtype(dtype or backend.get_default_dtype()).type
         if dtype not in backend.FLOAT_DTYPES:
             raise ValueError(f"dtype: expected float32 or float64, found {np.dtype(dtype)}")
-        self.x = dataset.x.astype(dtype, copy=False)
-        self.labels = dataset.labels
+        self.dataset = dataset
+        # float fields in the loader's dtype once, here, not at every batch
+        self.fields = {name: value.astype(dtype, copy=False) if value.dtype.kind == "f"
+                       else value for name, value in dataset.fields.items()}
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected >= 1, found {batch_size}")
         if len(self) == 0:
             raise ValueError(f"batch_size {batch_size} gives no batches of {dataset.name} "
-                             f"({len(self.x)} samples, drop_last={drop_last})")
+                             f"({len(dataset)} samples, drop_last={drop_last})")
         self.seed = int(backend.generator().integers(2**63)) if seed is None else int(seed)
         self.epoch = 0
         self.position = 0  # batches of this epoch already yielded
 
     def __len__(self):
-        n, b = len(self.x), self.batch_size
+        n, b = len(self.dataset), self.batch_size
         return n // b if self.drop_last else -(-n // b)
 
     def order(self, epoch):
         """The sample indices of ``epoch``, in the order they are batched."""
         if not self.shuffle:
-            return np.arange(len(self.x))
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.x))
+            return np.arange(len(self.dataset))
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.dataset))
 
     def __iter__(self):
         if self.position >= len(self):
@@ -122,10 +177,8 @@ class DataLoader:
             # Counted before the yield: a checkpoint saved while this batch is in use
             # resumes after it.
             self.position += 1
-            x = Tensor(backend.to_device(self.x[index], self.device))
-            y = None if self.labels is None else \
-                Tensor(backend.to_device(self.labels[index], self.device))
-            yield x, y
+            yield {name: Tensor(backend.to_device(value[index], self.device))
+                   for name, value in self.fields.items()}
 
     def batches(self, count=None):
         """``count`` batches (None: without end), epoch after epoch, each epoch in its own
@@ -134,7 +187,7 @@ class DataLoader:
 
         >>> from minigan.data import Dataset
         >>> loader = DataLoader(Dataset(np.zeros((10, 2))), batch_size=4, seed=0)
-        >>> len([x for x, y in loader.batches(5)]), loader.epoch, loader.position
+        >>> len(list(loader.batches(5))), loader.epoch, loader.position
         (5, 2, 1)
         """
         taken = 0
@@ -148,11 +201,11 @@ class DataLoader:
     def state_dict(self):
         """Where the loader is: ints only, so it fits in an .npz checkpoint."""
         return {"seed": self.seed, "epoch": self.epoch, "position": self.position,
-                "num_samples": len(self.x), "batch_size": self.batch_size}
+                "num_samples": len(self.dataset), "batch_size": self.batch_size}
 
     def load_state_dict(self, state):
         """Continue from a ``state_dict()``; the data set size and batch size must match."""
-        for key, mine in (("num_samples", len(self.x)), ("batch_size", self.batch_size)):
+        for key, mine in (("num_samples", len(self.dataset)), ("batch_size", self.batch_size)):
             if int(state[key]) != mine:
                 raise ValueError(f"loader state: expected {key} {mine}, found {state[key]}")
         self.seed, self.epoch, self.position = (int(state[k]) for k in

@@ -17,7 +17,7 @@ class MixtureDataset(Dataset):
     """
 
     def __init__(self, x, labels, modes, std, name):
-        super().__init__(x, labels, name)
+        super().__init__(x, labels, name, num_classes=len(modes))
         self.modes = modes
         self.std = std
 

@@ -22,17 +22,17 @@ accuracy stalled at 0.6–0.7; with 64 it reaches 0.965 at 4,000 iterations
 
 >>> import minigan
 >>> gan = CGAN((2,), num_classes=8)
->>> losses = gan.step(minigan.randn(6, 2), minigan.tensor([0, 1, 2, 3, 4, 5]))
->>> gan.sample(gan.noise(2), minigan.tensor([7, 7])).shape
+>>> losses = gan.step({"x": minigan.randn(6, 2), "y": minigan.tensor([0, 1, 2, 3, 4, 5])})
+>>> gan.sample(2, 7).shape
 (2, 2)
 """
-from minigan.gan.dcgan import DCGAN
+from minigan.models.dcgan import DCGAN
 
 
 class CGAN(DCGAN):
     """Conditional DCGAN: one-hot labels joined to z and, as constant channels, to D's input."""
     name = "cgan"
-    conditional = True
+    needs = ("x", "y")
 
     @classmethod
     def default_d_width(cls, data_shape, width):
