@@ -7,24 +7,13 @@ import pytest
 
 import minigan
 import minigan.functional as F
-from minigan.gradcheck import gradcheck, gradgradcheck
-from conftest import no_floating_point_trouble
-
-
-def leaf(array, device, requires_grad=True):
-    return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
+from tests.helpers import check, leaf, no_floating_point_trouble
 
 
 def away_from_zero(shape, seed=0):
     """Samples with |x| ≥ 0.2, so finite differences never straddle the kink of relu at 0."""
     x = np.random.default_rng(seed).standard_normal(shape)
     return x + 0.2 * np.where(x >= 0, 1.0, -1.0)
-
-
-def check(fn, x):
-    assert gradcheck(fn, [x])
-    assert gradgradcheck(fn, [x])
-    assert gradgradcheck(lambda t: fn(t) * fn(t), [x])  # gy depends on x: see test_math_ops
 
 
 def sigmoid_reference(x):

@@ -8,7 +8,7 @@ import minigan
 from minigan.functional.math import GetItem, IndexAdd, MaxMin
 from minigan.functional.resize import (AvgPool2d, AvgPool2dAdjoint, BlockSum, ConstantPad, Crop,
                                        Gather, RepeatPixels, Resample2d, ScatterAdd)
-from conftest import randn64
+from tests.helpers import randn64
 
 
 def _square(op):

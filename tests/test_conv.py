@@ -9,7 +9,7 @@ from minigan.functional.conv import (Conv2d, ConvTranspose2d, ConvGeometry, conv
                                      conv2d_grad_weight, conv_transpose2d)
 from minigan.functional.conv_reference import (conv2d_grad_weight_reference,
                                                conv2d_reference, conv_transpose2d_reference)
-from conftest import randn64
+from tests.helpers import randn64
 
 
 def pair(v):

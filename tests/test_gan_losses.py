@@ -6,7 +6,7 @@ import pytest
 
 import minigan
 from minigan.gan import losses as L
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 
 def sigma(l):

@@ -10,7 +10,7 @@ import minigan
 from minigan import Function, GradcheckError, gradcheck, gradgradcheck
 from minigan.functional.math import as_tensor_like
 
-from conftest import randn64
+from tests.helpers import randn64
 
 
 class Cube(Function):

@@ -12,7 +12,7 @@ from minigan.functional.resize import (adaptive_avg_pool2d, avg_pool2d, interpol
                                        pad)
 from minigan.nn.resize import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, ReflectionPad2d,
                                ReplicationPad2d, Upsample, ZeroPad2d)
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 
 def host(t):
