@@ -37,6 +37,12 @@ ELEMENTWISE = {
                    lambda x: np.where(x > 0, 1.0, 0.01)),
     "leaky_relu_0.2": (lambda t: F.leaky_relu(t, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
                        lambda x: np.where(x > 0, 1.0, 0.2)),
+    # slopes outside [0, 1] take the op's other branch (max(x, a·x) no longer holds)
+    "leaky_relu_-0.5": (lambda t: F.leaky_relu(t, -0.5),
+                        lambda x: np.where(x > 0, x, -0.5 * x),
+                        lambda x: np.where(x > 0, 1.0, -0.5)),
+    "leaky_relu_1.5": (lambda t: F.leaky_relu(t, 1.5), lambda x: np.where(x > 0, x, 1.5 * x),
+                       lambda x: np.where(x > 0, 1.0, 1.5)),
     "sigmoid": (F.sigmoid, sigmoid_reference,
                 lambda x: sigmoid_reference(x) * (1 - sigmoid_reference(x))),
     "tanh": (F.tanh, np.tanh, lambda x: 1 - np.tanh(x) ** 2),
@@ -150,7 +156,7 @@ def test_log_softmax_far_out(device):
     assert y.numpy().tolist() == [[0.0, -1000.0], [-2000.0, 0.0]]
 
 
-@pytest.mark.parametrize("slope", [0.01, 0.2])
+@pytest.mark.parametrize("slope", [0.01, 0.2, -0.5, 1.5])
 def test_leaky_relu_keeps_the_dtype(slope):
     x = minigan.tensor([-1.0, 2.0])
     y = F.leaky_relu(x, slope)
