@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan.functional.math import GetItem, IndexAdd, MaxMin
+from minigan.functional.reductions import MaxMin
+from minigan.functional.shapes import GetItem, IndexAdd
 from minigan.functional.resize import (AvgPool2d, AvgPool2dAdjoint, BlockSum, ConstantPad, Crop,
                                        Gather, RepeatPixels, Resample2d, ScatterAdd)
 from tests.helpers import randn64

@@ -10,7 +10,7 @@ import pytest
 
 import minigan
 from minigan import Function, GradcheckError, gradcheck, gradgradcheck
-from minigan.functional.math import as_tensor_like
+from minigan.functional.arithmetic import as_tensor_like
 
 from tests.helpers import randn64
 

@@ -1,7 +1,8 @@
-"""The ops of minigan/functional/math.py: forward values against NumPy, first- and
-second-order finite-difference checks in float64, hand-derived gradients where the rule is
-the point (broadcasting, repeated indices, ties), and the error messages. ``check``
-(tests/helpers.py) says why it runs gradgradcheck on f²: most of these ops are linear.
+"""The ops of minigan/functional/arithmetic.py, reductions.py and shapes.py: forward values
+against NumPy, first- and second-order finite-difference checks in float64, hand-derived
+gradients where the rule is the point (broadcasting, repeated indices, ties), and the error
+messages. ``check`` (tests/helpers.py) says why it runs gradgradcheck on f²: most of these
+ops are linear.
 """
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 import minigan
 import minigan.functional as F
 from minigan import backend
-from minigan.functional.math import reduce_dot, reduce_sum
+from minigan.functional.reductions import reduce_dot, reduce_sum
 from tests.helpers import check, leaf
 
 HYPOTHESIS = settings(max_examples=20, deadline=None, derandomize=True,
