@@ -7,8 +7,10 @@ import pytest
 import minigan
 from minigan.functional.reductions import MaxMin
 from minigan.functional.shapes import GetItem, IndexAdd
-from minigan.functional.resize import (AvgPool2d, AvgPool2dAdjoint, BlockSum, ConstantPad, Crop,
-                                       Gather, RepeatPixels, Resample2d, ScatterAdd)
+from minigan.functional._linear_maps import Gather, Resample2d, ScatterAdd
+from minigan.functional.interpolation import BlockSum, RepeatPixels
+from minigan.functional.padding import ConstantPad, Crop
+from minigan.functional.pooling import AvgPool2d, AvgPool2dAdjoint
 from tests.helpers import randn64
 
 

@@ -10,8 +10,9 @@ from minigan.functional.conv import conv2d, conv2d_grad_weight, conv_transpose2d
 from minigan.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                      cross_entropy, kl_div, l1_loss, mse_loss, nll_loss)
 from minigan.functional.norm import batch_norm, group_norm, instance_norm, layer_norm
-from minigan.functional.resize import (adaptive_avg_pool2d, avg_pool2d, interpolate,
-                                       max_pool2d, pad)
+from minigan.functional.interpolation import interpolate
+from minigan.functional.padding import pad
+from minigan.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigan.functional import tensor_methods
 
 tensor_methods.install()
