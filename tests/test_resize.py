@@ -24,7 +24,7 @@ def randn_np(*shape):
 
 def distinct(*shape, device="cpu"):
     """float64 values 0.1 apart in random order: every max is unique, and a perturbation of
-    1e-6 (gradcheck's ε) cannot change which element of a window is largest."""
+    1e-5 (gradcheck's ε) cannot change which element of a window is largest."""
     n = math.prod(shape)
     values = 0.1 * minigan.randint(0, 2 ** 30, (n,)).numpy().argsort().reshape(shape)
     return minigan.tensor(values, dtype="float64", device=device, requires_grad=True)
@@ -599,6 +599,11 @@ def test_layer_errors():
         Upsample(scale_factor=2, mode="area")
     with pytest.raises(ValueError, match="Upsample: give exactly one of size and scale_factor"):
         Upsample()
+    with pytest.raises(ValueError, match="Upsample: align_corners can only be set with "
+                                         "mode='bilinear'"):
+        Upsample(scale_factor=2, align_corners=True)
+    with pytest.raises(ValueError, match="Upsample: scale_factor must be a positive number"):
+        Upsample(scale_factor=0)
     with pytest.raises(ValueError, match=r"ReflectionPad2d: padding must be a non-negative int "
                                          r"or \(left, right, top, bottom\), found \(1, 2\)"):
         ReflectionPad2d((1, 2))

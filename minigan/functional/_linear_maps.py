@@ -28,7 +28,7 @@ from minigan.backend import get_array_module
 
 # ==================== index maps: gather and scatter-add ====================
 
-def _gather(x, index, k):
+def gather(x, index, k):
     """x[..., index] over x's last k axes read as one flat axis of length L.
 
     ``index`` holds flat positions in [0, L): shape (*out_tail) for one map shared by every
@@ -43,8 +43,8 @@ def _gather(x, index, k):
     return picked.reshape(index.shape)  # (*lead, M) -> (*lead, *out_tail)
 
 
-def _scatter_add(g, index, in_tail):
-    """The adjoint of ``_gather``: zeros of shape (*lead, *in_tail) with every g[..., m]
+def scatter_add(g, index, in_tail):
+    """The adjoint of ``gather``: zeros of shape (*lead, *in_tail) with every g[..., m]
     added at flat position index[..., m] (repeated positions accumulate)."""
     xp = get_array_module(g)
     lead = g.shape[:g.ndim - len(in_tail)]
@@ -69,7 +69,7 @@ class Gather(Function):
         self.index, self.k = index, k
 
     def forward(self, x):
-        return _gather(x, self.index, self.k)
+        return gather(x, self.index, self.k)
 
     def backward(self, gy):
         return ScatterAdd(self.index, self.inputs[0].shape[-self.k:])(gy)
@@ -86,13 +86,13 @@ class ScatterAdd(Function):
         self.index, self.in_tail = index, tuple(in_tail)
 
     def forward(self, x):
-        return _scatter_add(x, self.index, self.in_tail)
+        return scatter_add(x, self.index, self.in_tail)
 
     def backward(self, gy):
         return Gather(self.index, len(self.in_tail))(gy)
 
 
-def _ravel(sources, sizes):
+def ravel_grid(sources, sizes):
     """Flat row-major positions of the grid of per-axis source indices: for axes of sizes
     (n₁, n₂, …) and index vectors i₁ (m₁,), i₂ (m₂,), … the (m₁, m₂, …) array of
     (…(i₁ · n₂ + i₂) · n₃ + i₃ …), as ``numpy.ravel_multi_index`` would give on a grid."""

@@ -1,8 +1,8 @@
 """The argument checks and size formulas that convolution, padding, resampling and pooling
 share, written once: the ops (functional/conv.py, padding.py, interpolation.py,
 pooling.py), the slow references (conv_reference.py) and the layers (nn/conv.py,
-nn/resize.py) all call
-these, so an op and its layer accept the same arguments and fail with the same message.
+nn/resize.py) all call these, so an op and its layer accept the same arguments and fail
+with the same message.
 
 Every check raises a ValueError (TypeError for a wrong type) that names the op or layer,
 the argument, what was expected and what was found.

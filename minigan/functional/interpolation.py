@@ -10,7 +10,7 @@ import math
 
 from minigan.autograd import Function
 from minigan.backend import get_array_module
-from minigan.functional._linear_maps import Gather, Resample2d, _gather, _ravel
+from minigan.functional._linear_maps import Gather, Resample2d, gather, ravel_grid
 from minigan.functional.arguments import check_interpolation, check_tensor, int_pair
 
 
@@ -96,7 +96,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         if all(k and xp.array_equal(i, xp.arange(i.size) // k)  # PyTorch's index = ⌊j/k⌋
                for i, k in zip(sources, factors)):
             return RepeatPixels(*factors)(x)  # whole blocks: a reshape, not a gather
-        return Gather(_ravel(sources, x.shape[-2:]), 2)(x)
+        return Gather(ravel_grid(sources, x.shape[-2:]), 2)(x)
     a_h, a_w = (_linear_weights(xp, n, m, bool(align_corners), s).astype(x.dtype)
                 for n, m, s in zip(x.shape[-2:], sizes, scales))
     return Resample2d(a_h, a_w)(x)
@@ -117,7 +117,7 @@ class RepeatPixels(Function):
         rows = xp.arange(H * self.kh) // self.kh
         cols = xp.arange(W * self.kw) // self.kw
         # one take over the flattened (H, W) axes: faster than repeat or a broadcast copy
-        return _gather(x, rows[:, None] * W + cols[None, :], 2)
+        return gather(x, rows[:, None] * W + cols[None, :], 2)
 
     def backward(self, gy):
         return BlockSum(self.kh, self.kw)(gy)

@@ -1,5 +1,4 @@
-"""Padding: constant, reflect and replicate, PyTorch's ``F.pad`` (notes 000 pad images
-before a convolution; reflect padding avoids the dark border zeros make).
+"""Padding: constant, reflect and replicate, with PyTorch's ``F.pad`` arguments.
 
 Each mode is linear, y = A x: constant padding is ``ConstantPad``, whose adjoint is a crop;
 reflect and replicate are index maps (each border pixel copies an inside pixel), a
@@ -8,7 +7,7 @@ copies (functional/_linear_maps.py).
 """
 from minigan.autograd import Function
 from minigan.backend import get_array_module
-from minigan.functional._linear_maps import Gather, _ravel
+from minigan.functional._linear_maps import Gather, ravel_grid
 from minigan.functional.arguments import check_pad_mode, check_tensor, pad_widths
 
 
@@ -95,4 +94,4 @@ def pad(x, pad, mode="constant", value=0.0):
                     f"({before}, {after})")
     xp = get_array_module(x.data)
     sources = [_pad_source(xp, n, b, a, mode) for n, (b, a) in zip(tail, widths)]
-    return Gather(_ravel(sources, tail), len(tail))(x)
+    return Gather(ravel_grid(sources, tail), len(tail))(x)

@@ -8,7 +8,7 @@ OH = ⌊(H + 2·PH − KH)/SH⌋ + 1 (functional/arguments.py).
 """
 from minigan.autograd import Function
 from minigan.backend import get_array_module
-from minigan.functional._linear_maps import Resample2d, ScatterAdd, _gather
+from minigan.functional._linear_maps import Resample2d, ScatterAdd, gather
 from minigan.functional.arguments import (IMAGE_LAYOUTS, adaptive_size, check_tensor,
                                           check_window_fits, window_args)
 
@@ -133,7 +133,7 @@ class MaxPool2d(Function):
         rows = xp.arange(oh)[:, None] * sh + best // kw - ph  # (*, OH, OW), x's coordinates
         cols = xp.arange(ow) * sw + best % kw - pw
         self.index = rows * x.shape[-1] + cols  # flat position in x's (H, W) plane
-        return _gather(x, self.index, 2)
+        return gather(x, self.index, 2)
 
     def backward(self, gy):
         return ScatterAdd(self.index, self.inputs[0].shape[-2:])(gy)
