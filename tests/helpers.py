@@ -28,6 +28,11 @@ def leaf(array, device="cpu", requires_grad=True):
     return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
 
 
+def host(t):
+    """t's values as a NumPy array: a Tensor's data or a (NumPy or CuPy) array."""
+    return t.numpy() if isinstance(t, minigan.Tensor) else minigan.backend.to_numpy(t)
+
+
 def squared(fn):
     """x ↦ fn(x)², each output squared."""
     def fn_squared(*args):

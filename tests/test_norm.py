@@ -9,13 +9,9 @@ from minigan import backend
 from minigan.autograd import Tensor
 from minigan.functional.norm import (Normalize, batch_norm, group_norm, instance_norm,
                                      layer_norm)
-from tests.helpers import check, randn64
+from tests.helpers import check, host, randn64
 
 EPS = 1e-5
-
-
-def host(t):
-    return t.numpy() if isinstance(t, Tensor) else backend.to_numpy(t)
 
 
 # ==================== slow references, straight from the formulas ====================

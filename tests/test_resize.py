@@ -11,11 +11,7 @@ from minigan.autograd import Tensor
 from minigan.functional import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d, pad
 from minigan.nn.resize import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, ReflectionPad2d,
                                ReplicationPad2d, Upsample, ZeroPad2d)
-from tests.helpers import randn64
-
-
-def host(t):
-    return t.numpy() if isinstance(t, Tensor) else np.asarray(t)
+from tests.helpers import host, randn64
 
 
 def randn_np(*shape):
