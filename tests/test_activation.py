@@ -7,24 +7,13 @@ import pytest
 
 import minigan
 import minigan.functional as F
-from minigan.gradcheck import gradcheck, gradgradcheck
-from conftest import no_floating_point_trouble
-
-
-def leaf(array, device, requires_grad=True):
-    return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
+from tests.helpers import check, leaf, no_floating_point_trouble
 
 
 def away_from_zero(shape, seed=0):
     """Samples with |x| ≥ 0.2, so finite differences never straddle the kink of relu at 0."""
     x = np.random.default_rng(seed).standard_normal(shape)
     return x + 0.2 * np.where(x >= 0, 1.0, -1.0)
-
-
-def check(fn, x):
-    assert gradcheck(fn, [x])
-    assert gradgradcheck(fn, [x])
-    assert gradgradcheck(lambda t: fn(t) * fn(t), [x])  # gy depends on x: see test_math_ops
 
 
 def sigmoid_reference(x):
@@ -48,6 +37,12 @@ ELEMENTWISE = {
                    lambda x: np.where(x > 0, 1.0, 0.01)),
     "leaky_relu_0.2": (lambda t: F.leaky_relu(t, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
                        lambda x: np.where(x > 0, 1.0, 0.2)),
+    # slopes outside [0, 1] take the op's other branch (max(x, a·x) no longer holds)
+    "leaky_relu_-0.5": (lambda t: F.leaky_relu(t, -0.5),
+                        lambda x: np.where(x > 0, x, -0.5 * x),
+                        lambda x: np.where(x > 0, 1.0, -0.5)),
+    "leaky_relu_1.5": (lambda t: F.leaky_relu(t, 1.5), lambda x: np.where(x > 0, x, 1.5 * x),
+                       lambda x: np.where(x > 0, 1.0, 1.5)),
     "sigmoid": (F.sigmoid, sigmoid_reference,
                 lambda x: sigmoid_reference(x) * (1 - sigmoid_reference(x))),
     "tanh": (F.tanh, np.tanh, lambda x: 1 - np.tanh(x) ** 2),
@@ -161,7 +156,7 @@ def test_log_softmax_far_out(device):
     assert y.numpy().tolist() == [[0.0, -1000.0], [-2000.0, 0.0]]
 
 
-@pytest.mark.parametrize("slope", [0.01, 0.2])
+@pytest.mark.parametrize("slope", [0.01, 0.2, -0.5, 1.5])
 def test_leaky_relu_keeps_the_dtype(slope):
     x = minigan.tensor([-1.0, 2.0])
     y = F.leaky_relu(x, slope)

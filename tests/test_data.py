@@ -23,9 +23,9 @@ from minigan.data import embedded
 from minigan.data.folder import load_folder
 from minigan.data.idx import IMAGES_MAGIC, LABELS_MAGIC, load_mnist_dir, read_idx
 from minigan.data.quickdraw import load_quickdraw
+from tests.helpers import DEVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVICES = ["cpu"] + (["cuda"] if backend.cuda_available() else [])
 
 
 # ==================== helpers: files written from their specs ====================

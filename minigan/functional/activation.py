@@ -2,7 +2,8 @@
 a function of it (σ' = σ(1 − σ), tanh' = 1 − tanh²), as the notes derive them."""
 from minigan.autograd import Function
 from minigan.backend import get_array_module
-from minigan.functional.math import as_tensor_like, exp, sum
+from minigan.functional.arithmetic import as_tensor_like, exp
+from minigan.functional.reductions import sum
 
 
 class ReLU(Function):

@@ -23,8 +23,8 @@ import math
 
 from minigan.autograd import Function, Tensor
 from minigan.backend import device_of, get_array_module
-from minigan.functional.math import (as_tensor_like, mean, reduce_dot, reduce_sum,
-                                     reduce_to_shape, sum_to)
+from minigan.functional.arithmetic import as_tensor_like
+from minigan.functional.reductions import mean, reduce_dot, reduce_sum, reduce_to_shape, sum_to
 
 
 # ==================== standardisation (the one Function) ====================

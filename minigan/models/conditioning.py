@@ -19,7 +19,7 @@ import numpy as np
 
 from minigan.autograd import Tensor
 from minigan.backend import get_array_module, to_device
-from minigan.functional.math import broadcast_to, cat, reshape
+from minigan.functional import broadcast_to, cat, reshape
 
 
 class Unconditioned:

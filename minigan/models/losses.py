@@ -25,7 +25,7 @@ from minigan import backend
 from minigan.autograd import Tensor, enable_grad, grad, is_grad_enabled
 from minigan.creation import rand
 from minigan.functional.activation import relu, softplus
-from minigan.functional.math import mean, sqrt, sum
+from minigan.functional import mean, sqrt, sum
 
 
 # ==================== binary cross-entropy on logits (notes 000, 004) ====================
