@@ -154,9 +154,9 @@ def load(path, device=None):
 
 
 def corrupt(path, detail):
-    """The one-line CheckpointError of a damaged checkpoint ``path``."""
-    return CheckpointError(f"corrupt checkpoint {os.fspath(path)!r}: "
-                           + " ".join(str(detail).split()))
+    """The one-line CheckpointError of a damaged checkpoint ``path`` (None: unnamed)."""
+    name = "" if path is None else f" {os.fspath(path)!r}"
+    return CheckpointError(f"corrupt checkpoint{name}: " + " ".join(str(detail).split()))
 
 
 def _parse_structure(array, path):
