@@ -12,10 +12,14 @@ threads on a busy machine"). So ``training_threads`` (the training loop's policy
     OPENBLAS_NUM_THREADS / OMP_NUM_THREADS said before NumPy was imported);
   * after ``FIRST_CHECK`` seconds of training, and every ``RECHECK`` seconds after that,
     or at once when the steps get more than ``SLOWDOWN`` times slower than the best the
-    run has seen at its thread count, times one fixed matrix product (``PROBE``) at
-    each candidate count (all threads, half, ..., 1) and moves to the fastest when it is
-    at least ``MARGIN`` times faster than the count in use (the margin keeps an idle
-    machine at all threads, where the probe runs ~1.8x faster on 2 threads than on 1);
+    run has seen at its thread count, times a probe, ``CALLS`` matrix products of
+    ``PROBE`` in a row (a step is many products, and the stalls come per product: one
+    big product hides them), at each candidate count (1, then all threads, half, ...)
+    and moves to the fastest when it is at least ``MARGIN`` times faster than the count
+    in use (the margin keeps an idle machine at all threads, where the probe runs ~1.8x
+    faster on 2 threads than on 1); a candidate is given up as soon as it is ``MARGIN``
+    times slower than the best so far, so a probe costs tens of milliseconds even when
+    the CPUs are busy;
   * restores the library's own setting when the run ends.
 
 Threads are set through threadpoolctl, which changes a loaded BLAS library's setting at
@@ -41,8 +45,9 @@ RECHECK = 60.0       # seconds between probes
 SLOWDOWN = 2.0       # a window of steps this much slower than the best: probe now
 MARGIN = 1.3         # how much faster another thread count must be to move to it
 WINDOW = 20          # steps per window of step times
-PROBE = (1024, 512, 512)  # the product timed: (M, K) @ (K, N) in float32
-REPEATS = 3
+PROBE = (256, 256, 256)  # the products timed: (M, K) @ (K, N) in float32, ...
+CALLS = 20               # ... this many in a row
+REPEATS = 2
 
 
 def usable_cpus():
@@ -121,12 +126,15 @@ class Policy:
             self.check()
 
     def check(self):
-        """Time the probe at every candidate count; move to the fastest when it beats the
-        count in use by ``MARGIN``. Returns {count: seconds}."""
-        times = {n: self.probe(n) for n in self.candidates()}
+        """Time the probe at every candidate count (1 first: on busy CPUs it is the quick
+        one); move to the fastest when it beats the count in use by ``MARGIN``. Returns
+        {count: seconds} (a count given up on: the seconds it had taken by then)."""
+        times = {}
+        for count in [1] + [n for n in self.candidates() if n != 1]:
+            times[count] = self.probe(count, MARGIN * min(times.values(), default=np.inf))
         self._set(self.current)  # the probe left the last candidate set
         fastest = min(times, key=times.get)
-        if fastest != self.current and times[fastest] * MARGIN < times[self.current]:
+        if fastest != self.current and times[fastest] * MARGIN <= times[self.current]:
             old = self.current
             self._set(fastest)
             self.window = []
@@ -134,14 +142,15 @@ class Policy:
             if self.report:
                 why = ("other processes are using the CPUs" if fastest < old
                        else "the CPUs are free again")
-                self.report(f"BLAS threads {old} -> {fastest}: {why} (a {PROBE[0]}x{PROBE[1]}"
-                            f" @ {PROBE[1]}x{PROBE[2]} product: "
+                self.report(f"BLAS threads {old} -> {fastest}: {why} ({CALLS} products "
+                            f"{PROBE[0]}x{PROBE[1]} @ {PROBE[1]}x{PROBE[2]}: "
                             + ", ".join(f"{1e3 * t:.1f} ms on {n}" for n, t in times.items())
                             + ")")
         return times
 
-    def probe(self, count):
-        """Seconds of the probe product on ``count`` threads (best of REPEATS)."""
+    def probe(self, count, budget=np.inf):
+        """Seconds of ``CALLS`` probe products in a row on ``count`` threads (the best of
+        ``REPEATS``), or the seconds taken when they passed ``budget``."""
         if self.probe_inputs is None:
             rng = np.random.default_rng(0)  # not minigan's generator: training's stays
             m, k, n = PROBE
@@ -150,11 +159,16 @@ class Policy:
         a, b = self.probe_inputs
         self._set(count, remember=False)
         a @ b  # wake the threads
-        best = float("inf")
+        best = np.inf
         for _ in range(REPEATS):
             start = time.perf_counter()
-            a @ b
+            for _ in range(CALLS):
+                a @ b
+                if time.perf_counter() - start > budget:
+                    break
             best = min(best, time.perf_counter() - start)
+            if best > budget:
+                break
         return best
 
     def _set(self, count, remember=True):

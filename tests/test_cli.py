@@ -435,3 +435,47 @@ def test_progress_line_when_stderr_is_not_a_terminal(tmp_path, capsys):
     status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "3", "--out", tmp_path],
                               capsys)
     assert status == 0 and err.startswith("vanilla step 3/3  loss_D ") and "it/s" in err
+
+
+def test_exit_codes_follow_the_docstring(points_run, tmp_path, capsys, monkeypatch):
+    """Bad input 2 (here a path through a file), a failed run 1 (a full disk, no memory),
+    one line on stderr each."""
+    (tmp_path / "file").write_text("not a folder")
+    status, _, err = run_main(["sample", points_run, "--out", tmp_path / "file" / "s.png"],
+                              capsys)
+    assert status == 2 and f"File exists: {str(tmp_path / 'file')!r}" in err
+    from minigan import train as train_module
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train_module, "save_checkpoint", disk_full)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "1", "--out",
+                               tmp_path / "run"], capsys)
+    assert status == 1
+    assert err.splitlines()[-1] == "minigan train: error: [Errno 28] No space left on device"
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(train_module, "save_checkpoint", no_memory)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "1", "--overwrite",
+                               "--out", tmp_path / "run"], capsys)
+    assert status == 1 and err.splitlines()[-1] == "minigan train: error: MemoryError"
+
+
+def test_a_second_sigterm_stops_at_once_with_143(tmp_path, capsys, monkeypatch):
+    real_step = Vanilla.step
+
+    def terminate_twice(self, batch):
+        losses = real_step(self, batch)
+        if self.d_updates == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # finish the step and save, please ...
+            os.kill(os.getpid(), signal.SIGTERM)  # ... no: now
+        return losses
+
+    monkeypatch.setattr(Vanilla, "step", terminate_twice)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "50", "--checkpoint-every",
+                               "50", "--out", tmp_path], capsys)
+    assert status == 143 and "minigan train: error: SIGTERM: stopped without saving" in err
+    assert not (tmp_path / "checkpoint.npz").exists()

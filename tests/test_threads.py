@@ -34,7 +34,8 @@ def policy(monkeypatch):
                                                                              n)))
     made = threads.Policy("auto", reports.append, clock)
     made.probe_times = {4: 0.004, 2: 0.006, 1: 0.010}  # an idle machine
-    monkeypatch.setattr(threads.Policy, "probe", lambda self, n: self.probe_times[n])
+    monkeypatch.setattr(threads.Policy, "probe",
+                        lambda self, n, budget=None: self.probe_times[n])
     made.set_to, made.reports, made.clock_ = set_to, reports, clock
     return made
 
@@ -58,9 +59,9 @@ def test_busy_cpus_move_the_run_to_the_fastest_count_and_back(policy):
     assert policy.changes == []
     run_steps(policy, 110, 0.01)
     assert policy.current == 1 and policy.changes == [(4, 1)]
-    assert policy.reports == ["BLAS threads 4 -> 1: other processes are using the CPUs (a "
-                              "1024x512 @ 512x512 product: 40.0 ms on 4, 12.0 ms on 2, "
-                              "9.0 ms on 1)"]
+    assert policy.reports == ["BLAS threads 4 -> 1: other processes are using the CPUs (20 "
+                              "products 256x256 @ 256x256: 9.0 ms on 1, 40.0 ms on 4, "
+                              "12.0 ms on 2)"]
     policy.probe_times = {4: 0.004, 2: 0.006, 1: 0.010}  # the other process ended
     run_steps(policy, 5900, 0.01)  # 59 s later: not yet
     assert policy.current == 1
@@ -101,6 +102,7 @@ def test_the_blas_setting_is_changed_for_the_block_and_restored():
     assert threads.blas_threads() == before
     policy = threads.Policy("auto")
     assert policy.probe(1) > 0 and threads.blas_threads() == 1  # a probe sets its count
+    assert policy.probe(1, budget=0.0) < policy.probe(1)  # given up after one product
     policy.restore()
     assert threads.blas_threads() == before
 

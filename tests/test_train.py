@@ -498,12 +498,18 @@ def test_sigterm_finishes_the_step_and_saves_like_ctrl_c(tmp_path, monkeypatch, 
             os.kill(os.getpid(), signal.SIGTERM)  # kill, timeout, docker stop
         return losses
 
+    def unhandled(signum, frame):  # what would otherwise end the process, unsaved
+        raise AssertionError("SIGTERM was not handled by the training loop")
+
     monkeypatch.setattr(Vanilla, "step", terminate_at_3)
-    before = signal.getsignal(signal.SIGTERM)
-    result = train(variant, loader, tmp_path, steps=1000, checkpoint_every=500,
-                   progress=False)
+    before = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        result = train(variant, loader, tmp_path, steps=1000, checkpoint_every=500,
+                       progress=False)
+        assert signal.getsignal(signal.SIGTERM) is unhandled
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert result["interrupted"] and result["signal"] == "SIGTERM" and result["step"] == 3
-    assert signal.getsignal(signal.SIGTERM) is before
     assert load_checkpoint(tmp_path)["step"] == 3
     assert f"interrupted at step 3 by SIGTERM: checkpoint saved to {tmp_path}" in \
         capsys.readouterr().out
