@@ -16,10 +16,11 @@ threads on a busy machine"). So ``training_threads`` (the training loop's policy
     ``PROBE`` in a row (a step is many products, and the stalls come per product: one
     big product hides them), at each candidate count (1, then all threads, half, ...)
     and moves to the fastest when it is at least ``MARGIN`` times faster than the count
-    in use (the margin keeps an idle machine at all threads, where the probe runs ~1.8x
-    faster on 2 threads than on 1); a candidate is given up as soon as it is ``MARGIN``
-    times slower than the best so far, so a probe costs tens of milliseconds even when
-    the CPUs are busy;
+    in use, ``MARGIN_UP`` times when that means more threads (too many threads cost
+    10-100x, too few at most the CPUs left idle; and the margins keep an idle machine at
+    all threads, where the probe runs ~1.8x faster on 2 threads than on 1); a candidate
+    is given up as soon as it is ``MARGIN`` times slower than the best so far, so a probe
+    costs tens of milliseconds even when the CPUs are busy;
   * restores the library's own setting when the run ends.
 
 Threads are set through threadpoolctl, which changes a loaded BLAS library's setting at
@@ -43,11 +44,13 @@ from threadpoolctl import ThreadpoolController
 FIRST_CHECK = 5.0    # seconds of training before the first probe
 RECHECK = 60.0       # seconds between probes
 SLOWDOWN = 2.0       # a window of steps this much slower than the best: probe now
-MARGIN = 1.3         # how much faster another thread count must be to move to it
-WINDOW = 20          # steps per window of step times
+MARGIN = 1.3         # how much faster fewer threads must be to move to them
+MARGIN_UP = 1.5      # how much faster more threads must be to move to them
+WINDOW = 20          # steps per window of step times, ...
+WINDOW_SECONDS = 2.0  # ... or fewer (3 at least) when they take this long
 PROBE = (256, 256, 256)  # the products timed: (M, K) @ (K, N) in float32, ...
 CALLS = 20               # ... this many in a row
-REPEATS = 2
+REPEATS = 3              # the best of: a preempted repeat does not decide
 
 
 def usable_cpus():
@@ -111,7 +114,8 @@ class Policy:
             return
         self.window.append(seconds)
         slow = False
-        if len(self.window) == WINDOW:
+        if len(self.window) >= WINDOW or (len(self.window) >= 3
+                                          and sum(self.window) >= WINDOW_SECONDS):
             median = statistics.median(self.window)
             self.window = []
             best = self.best.get(self.current)
@@ -127,14 +131,16 @@ class Policy:
 
     def check(self):
         """Time the probe at every candidate count (1 first: on busy CPUs it is the quick
-        one); move to the fastest when it beats the count in use by ``MARGIN``. Returns
-        {count: seconds} (a count given up on: the seconds it had taken by then)."""
+        one); move to the fastest when it beats the count in use by ``MARGIN`` (by
+        ``MARGIN_UP`` for more threads). Returns {count: seconds} (a count given up on:
+        the seconds it had taken by then)."""
         times = {}
         for count in [1] + [n for n in self.candidates() if n != 1]:
             times[count] = self.probe(count, MARGIN * min(times.values(), default=np.inf))
         self._set(self.current)  # the probe left the last candidate set
         fastest = min(times, key=times.get)
-        if fastest != self.current and times[fastest] * MARGIN <= times[self.current]:
+        margin = MARGIN_UP if fastest > self.current else MARGIN
+        if fastest != self.current and times[fastest] * margin <= times[self.current]:
             old = self.current
             self._set(fastest)
             self.window = []

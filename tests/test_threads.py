@@ -74,12 +74,30 @@ def test_a_count_only_slightly_faster_is_not_worth_a_move(policy):
     policy.probe_times = {4: 0.010, 2: 0.0085, 1: 0.012}  # 1.18x: within the margin
     run_steps(policy, 1000, 0.01)
     assert policy.current == 4 and policy.changes == []
+    policy.probe_times = {4: 0.010, 2: 0.0075, 1: 0.012}  # 1.33x: fewer threads, move
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 2 and policy.changes == [(4, 2)]
+    policy.probe_times = {4: 0.0055, 2: 0.0075, 1: 0.012}  # more threads need 1.5x
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 2
+    policy.probe_times = {4: 0.0049, 2: 0.0075, 1: 0.012}
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 4 and policy.changes == [(4, 2), (2, 4)]
 
 
 def test_steps_getting_slower_trigger_a_check_at_once(policy):
     run_steps(policy, 600, 0.01)  # checked at 5 s: idle, stays at 4
     policy.probe_times = {4: 0.050, 2: 0.020, 1: 0.010}
     run_steps(policy, 20, 0.025)  # one window 2.5x slower than the best: check now
+    assert policy.current == 1 and policy.changes == [(4, 1)]
+
+
+def test_slow_steps_make_short_windows(policy):
+    """Steps of a second (a big model on busy CPUs) are judged every few steps, not every
+    20: a window also ends after 2 s of steps."""
+    run_steps(policy, 6, 1.0, every=1.0)  # checked at 5 s: idle, stays at 4
+    policy.probe_times = {4: 0.050, 2: 0.020, 1: 0.010}
+    run_steps(policy, 3, 2.5, every=2.5)
     assert policy.current == 1 and policy.changes == [(4, 1)]
 
 
