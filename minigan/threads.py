@@ -2,11 +2,12 @@
 other processes compete for them.
 
 OpenBLAS, NumPy's BLAS, splits each matrix product over as many threads as there are
-CPUs, and its threads wait for each other by spinning. On an idle machine that is what a
-convolutional GAN wants (the DCGAN step is faster on 2 threads than on 1); but as soon as
-another CPU-bound process shares the CPUs, a thread that the kernel has descheduled holds
-up every product, and a step gets 10-35 times slower instead of 2 (BENCHMARKS.md, "BLAS
-threads on a busy machine"). So ``training_threads`` (the training loop's policy):
+CPUs, and its threads wait for each other by spinning. On an idle machine that default
+is what minigan's speed figures were measured with (the README's DCGAN at 64-75 ms per
+step on 2 cores); but while other processes keep the CPUs busy, a thread that the kernel
+has descheduled holds up every product, and on the shared 2-core VM of BENCHMARKS.md
+("BLAS threads on a busy machine") a step took 5-70 times as long on 2 threads as on 1.
+So ``training_threads`` (the training loop's policy):
 
   * starts with the threads the BLAS library has (its default, every CPU, or what
     OPENBLAS_NUM_THREADS / OMP_NUM_THREADS said before NumPy was imported);
@@ -17,10 +18,10 @@ threads on a busy machine"). So ``training_threads`` (the training loop's policy
     big product hides them), at each candidate count (1, then all threads, half, ...)
     and moves to the fastest when it is at least ``MARGIN`` times faster than the count
     in use, ``MARGIN_UP`` times when that means more threads (too many threads cost
-    10-100x, too few at most the CPUs left idle; and the margins keep an idle machine at
-    all threads, where the probe runs ~1.8x faster on 2 threads than on 1); a candidate
+    5-70x, too few at most the share of the CPUs left idle; and on an idle machine more
+    threads run the probe faster, so the margins keep it where it started); a candidate
     is given up as soon as it is ``MARGIN`` times slower than the best so far, so a probe
-    costs tens of milliseconds even when the CPUs are busy;
+    costs 0.1-0.2 s even on a saturated 2-core machine, once a minute;
   * restores the library's own setting when the run ends.
 
 Threads are set through threadpoolctl, which changes a loaded BLAS library's setting at
