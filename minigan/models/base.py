@@ -173,12 +173,12 @@ class Model:
         for name, network in self.networks.items():
             try:
                 network.load_state_dict(state["networks"][name])
-            except (ValueError, KeyError) as error:
+            except (ValueError, KeyError, RuntimeError) as error:
                 raise ValueError(f"{self.name}: network {name}: {error}") from error
         for name, optimizer in self.optimizers.items():
             try:
                 optimizer.load_state_dict(state["optimizers"][name])
-            except (ValueError, KeyError) as error:
+            except (ValueError, KeyError, RuntimeError) as error:
                 raise ValueError(f"{self.name}: optimizer of {name}: {error}") from error
         for name in self.counters:
             setattr(self, name, int(state["counters"][name]))
