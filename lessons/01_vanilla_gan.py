@@ -148,7 +148,7 @@ assert v_learned <= v_star, "no discriminator beats D*"
 # $$\frac{\partial}{\partial l}\log(1 - \sigma(l)) = -\sigma(l) = -D(G(z)) \approx 0,$$
 #
 # so $G$ learns nothing exactly when it most needs to. The paper's fix, which notes 000 and
-# 004 recommend ("초기에는 … D(G(z))를 최대화"), is the *non-saturating* loss
+# 004 recommend ("초기에는 … D(G(z))를 최대화": early on, maximise D(G(z))), is the *non-saturating* loss
 # $-\mathbb{E}[\log D(G(z))]$, with the same fixed point but the gradient
 #
 # $$\frac{\partial}{\partial l}\big(-\log \sigma(l)\big) = -(1 - \sigma(l)) = -(1 - D(G(z)))
@@ -262,8 +262,8 @@ assert all(np.isfinite(h["loss_D"]) and np.isfinite(h["loss_G"]) for h in histor
 # 6–8 modes are covered and the logged $D(x)$, $D(G(z))$ average 0.52–0.54 and 0.46–0.48;
 # after 8,000 steps 7–8 modes, 0.47–0.72 of the samples of high quality. One seed in ten
 # (seed 4) never gets going: its generator stays a smear off the ring (0 modes even after
-# 8,000 steps) and its discriminator keeps winning, $D(x) \approx 0.63$, $D(G(z)) \approx 0.37$ — the
-# checks below tell such a run from a working one.
+# 8,000 steps) and its discriminator keeps winning, $D(x) \approx 0.63$,
+# $D(G(z)) \approx 0.37$ — the checks below tell such a run from a working one.
 
 # %%
 check("D(x) near 1/2 at the end of training", last["D(x)"], 0.5, 0.1)

@@ -72,9 +72,10 @@ for h, k, s, p, d in cases:
 #
 # * "5×5 필터 … 총 4픽셀을 잃어버린다": a $5\times5$ kernel without padding loses 4 pixels,
 #   $28 \to 24$.
-# * `Conv2d(3, 10, 5, 1, 2)` is described as "커널 사이즈는 5x5, stride는 한 칸씩, padding은 0",
-#   but the fifth positional argument of `Conv2d` is the padding, and it is **2**: this layer
-#   keeps $28 \to 28$ ("same" padding $p = (k-1)/2$). With padding 0 it would give 24.
+# * `Conv2d(3, 10, 5, 1, 2)` is described as "커널 사이즈는 5x5, stride는 한 칸씩, padding은 0"
+#   (kernel 5×5, stride 1, padding 0), but the fifth positional argument of `Conv2d` is the
+#   padding, and it is **2**: this layer keeps $28 \to 28$ ("same" padding $p = (k-1)/2$).
+#   With padding 0 it would give 24.
 #
 # And the CelebA discriminator of notes 000 halves the size with $k=4, s=2, p=1$:
 # $\lfloor(64 + 2 - 4)/2\rfloor + 1 = 32$, then 16, 8, 4.

@@ -33,7 +33,8 @@ DCGAN = get_variant("dcgan")
 # With the notes' widths (64 latent channels in, 256 → 128 → 64 → 1 channels out), the
 # generator walks $1 \to 3 \to 6 \to 13 \to 28$ (lesson 02, with the last stride corrected to 2)
 # and the discriminator $28 \to 13 \to 5 \to 1$ with $4\times4$ kernels of stride 2:
-# $\lfloor(28 - 4)/2\rfloor + 1 = 13$, $\lfloor(13 - 4)/2\rfloor + 1 = 5$, $\lfloor(5 - 4)/2\rfloor + 1 = 1$.
+# $\lfloor(28 - 4)/2\rfloor + 1 = 13$, $\lfloor(13 - 4)/2\rfloor + 1 = 5$,
+# $\lfloor(5 - 4)/2\rfloor + 1 = 1$.
 
 # %%
 gan = DCGAN((1, 28, 28), width=64)
@@ -73,18 +74,20 @@ check("D's head: 5 -> 1, one logit per image", gan.D(minigan.zeros(2, 1, 28, 28)
 kernels = [block[0].kernel_size[0] for block in gan.G]
 strides = [block[0].stride[0] for block in gan.G]
 check("G's kernels (3, 4, 3, 4), notes 000", kernels, [3, 4, 3, 4], 0)
-check("G's strides (2, 1, 2, 2): the notes' last stride 1 would end at 16", strides, [2, 1, 2, 2], 0)
+check("G's strides (2, 1, 2, 2): the notes' last stride 1 would end at 16", strides,
+      [2, 1, 2, 2], 0)
 
 # %% [markdown]
 # ## 2. Training on MNIST
 #
-# Adam with lr $2\cdot10^{-4}$ and $\beta = (0.5, 0.999)$, weights drawn from $\mathcal N(0, 0.02^2)$,
-# the non-saturating generator loss of lesson 01. To keep the run short on a CPU, G's width is
-# a quarter of the notes' (16 instead of 64). One change to the notes' recipe: their
-# discriminator is a quarter as wide as the generator (16 and 32 channels beside G's 64), and
-# on MNIST that makes the game slow — at G width 32 with D at 8 and 16 channels, 2,500 steps
-# of batch 64 still draw one grey blob (one class, pixel spread 0.05). With D as wide as G
-# (`d_width`), the same budget draws recognisable digits of most classes.
+# Adam with lr $2\cdot10^{-4}$ and $\beta = (0.5, 0.999)$, weights drawn from
+# $\mathcal N(0, 0.02^2)$, the non-saturating generator loss of lesson 01. To keep the run
+# short on a CPU, G's width is a quarter of the notes' (16 instead of 64). One change to
+# the notes' recipe: their discriminator is a quarter as wide as the generator (16 and 32
+# channels beside G's 64), and on MNIST that makes the game slow — at G width 32 with D at
+# 8 and 16 channels, 2,500 steps of batch 64 still draw one grey blob (one class, pixel
+# spread 0.05). With D as wide as G (`d_width`), the same budget draws recognisable digits
+# of most classes.
 #
 # The samples are scored by minigan's small MNIST classifier (98 % accurate on held-out real
 # digits): how many digit classes receive at least 5 % of the samples, how confidently they

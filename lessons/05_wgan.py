@@ -40,7 +40,8 @@ rng = np.random.default_rng(0)
 # ## 1. The duality on a translation
 #
 # For $p = \mathcal N(0, 1)$ and $q = p$ shifted by $\theta$, $W_1 = \theta$ (lesson 04). The
-# 1-Lipschitz function $f(x) = x$ attains the supremum: $\mathbb{E}_q[x] - \mathbb{E}_p[x] = \theta$.
+# 1-Lipschitz function $f(x) = x$ attains the supremum:
+# $\mathbb{E}_q[x] - \mathbb{E}_p[x] = \theta$.
 # Estimated from independent samples of $p$ and $q$, the difference of the two sample means
 # has standard error $\sqrt{2/n}$, and lesson 04's estimate of $W_1$ from sorted samples must
 # agree with it. (Here they agree to the last digit: once every sorted pair is ordered,
@@ -60,7 +61,8 @@ check("W1 from sorted samples ≈ θ", np.abs(np.sort(x_q) - np.sort(x_p)).mean(
 # $x + \theta \sim q$; then $f(x+\theta) - f(x) \le |f(x+\theta) - f(x)| \le \theta$ for *every*
 # sample, so also on average. The bound is a property of Lipschitz functions, not of the
 # samples: $f(x) = 2x$ (2-Lipschitz) gains $2\theta$, and $f(x) = x^2$ (not Lipschitz at all)
-# gains $\mathbb{E}[(x+\theta)^2 - x^2] = \theta^2 + 2\theta\,\mathbb{E}[x] \approx \theta^2 = 2.25$.
+# gains $\mathbb{E}[(x+\theta)^2 - x^2] = \theta^2 + 2\theta\,\mathbb{E}[x]
+# \approx \theta^2 = 2.25$.
 
 # %%
 x = x_p
@@ -259,7 +261,8 @@ assert falls_to < (0.3 if QUICK else 0.5), "the critic's estimate falls from its
 # Kantorovich–Rubinstein guarantees, for the critic with Lipschitz bound $K$ evaluated on
 # the same two samples:
 #
-# $$\overline{D(\text{real})} - \overline{D(\text{fake})} \;\le\; K\cdot W_1(\text{real}, \text{fake}).$$
+# $$\overline{D(\text{real})} - \overline{D(\text{fake})}
+#   \;\le\; K\cdot W_1(\text{real}, \text{fake}).$$
 
 # %%
 with minigan.no_grad():

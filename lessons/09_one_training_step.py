@@ -224,16 +224,19 @@ combined.zero_grad()
 #
 # $$m_1 = (1-\beta_1)g,\quad v_1 = (1-\beta_2)g^2,\quad
 #   \hat m = \frac{m_1}{1-\beta_1} = g,\quad \hat v = \frac{v_1}{1-\beta_2} = g^2,\quad
-#   \Delta\theta = -\gamma\,\frac{\hat m}{\sqrt{\hat v} + \epsilon} = -\gamma\,\frac{g}{|g| + \epsilon}.$$
+#   \Delta\theta = -\gamma\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}
+#   = -\gamma\,\frac{g}{|g| + \epsilon}.$$
 #
-# Replace $g$ by $cg$: $\Delta\theta_c = -\gamma\, cg/(c|g| + \epsilon)$. With $\epsilon = 0$ both are
-# $-\gamma\,\mathrm{sign}(g)$: the scale cancels. With Adam's $\epsilon = 10^{-8}$ they differ by
+# Replace $g$ by $cg$: $\Delta\theta_c = -\gamma\, cg/(c|g| + \epsilon)$. With $\epsilon = 0$ both
+# are $-\gamma\,\mathrm{sign}(g)$: the scale cancels. With Adam's $\epsilon = 10^{-8}$ they
+# differ by
 #
 # $$\Delta\theta_c - \Delta\theta = \gamma\,\mathrm{sign}(g)\,
 #   \frac{(1 - c)\,|g|\,\epsilon}{(|g| + \epsilon)(c|g| + \epsilon)} \;\approx\;
 #   \gamma\,\mathrm{sign}(g)\,\frac{(1-c)\,\epsilon}{c\,|g|},$$
 #
-# i.e. $\gamma\epsilon/|g|$ for $c = \frac12$: about $10^{-10}$ of a step of $10^{-3}$ when $|g| \approx 0.1$.
+# i.e. $\gamma\epsilon/|g|$ for $c = \frac12$: a change of about $10^{-10}$ in a step of $10^{-3}$
+# when $|g| \approx 0.1$.
 # (The same cancellation holds at every later step as long as the scale stays constant: $m$
 # scales by $c$ and $\sqrt v$ by $c$.)
 
