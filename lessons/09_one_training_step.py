@@ -64,8 +64,8 @@ def snapshot(module):
 #
 # $D$'s step should change $D$ only. But $L_D$ depends on $G$'s weights too, through the
 # fakes $G(z)$, so `L_D.backward()` walks back into $G$ and *adds* $\nabla_G L_D$ to $G$'s
-# `.grad` — the gradient that makes the fakes *easier to reject*, the opposite of $G$'s
-# goal. `G(z).detach()` hands $D$ the same numbers without the graph behind them, and the
+# `.grad`: a step down that gradient would make the fakes *easier to reject*, the opposite
+# of $G$'s goal. `G(z).detach()` hands $D$ the same numbers without the graph behind them, and the
 # walk stops there.
 
 # %%
@@ -140,23 +140,24 @@ D.zero_grad()
 opt_D = optim.Adam(D.parameters(), lr=0.01)     # the notes' optimisers
 opt_G = optim.Adam(G.parameters(), lr=0.01)
 
-d_loss_D0 = grads(d_loss_bce(D(x), D(G(z))), D)           # the terms, each on its own
-g_loss_D0 = grads(d_loss_bce(D(x), D(G(z))), G)
+# X_LYt: ∇_X L_Y, the gradient for network X of the loss L_Y, at D_t (and G_t)
+D_LD0 = grads(d_loss_bce(D(x), D(G(z))), D)
+G_LD0 = grads(d_loss_bce(D(x), D(G(z))), G)
 loss = d_loss_bce(D(x), D(G(z)))                          # the notes' loop, iteration 1
 loss.backward()
 opt_D.step()
-d_loss_G1 = grads(g_loss_nonsaturating(D(G(z))), D)
-g_loss_G1 = grads(g_loss_nonsaturating(D(G(z))), G)
+D_LG1 = grads(g_loss_nonsaturating(D(G(z))), D)
+G_LG1 = grads(g_loss_nonsaturating(D(G(z))), G)
 loss = g_loss_nonsaturating(D(G(z)))
 loss.backward()
-for p, a_, b_ in zip(G.parameters(), g_loss_D0, g_loss_G1):
+for p, a_, b_ in zip(G.parameters(), G_LD0, G_LG1):
     check("no zero_grad: G's .grad = ∇_G L_D(D0) + ∇_G L_G(D1)", p.grad.numpy(), a_ + b_, 1e-12)
 opt_G.step()
 
-d_loss_D1 = grads(d_loss_bce(D(x), D(G(z))), D)           # iteration 2 starts
+D_LD1 = grads(d_loss_bce(D(x), D(G(z))), D)           # iteration 2 starts
 loss = d_loss_bce(D(x), D(G(z)))
 loss.backward()
-for p, a_, b_, c_ in zip(D.parameters(), d_loss_D0, d_loss_G1, d_loss_D1):
+for p, a_, b_, c_ in zip(D.parameters(), D_LD0, D_LG1, D_LD1):
     check("   D's .grad at its 2nd step = ∇_D L_D(D0) + ∇_D L_G(D1) + ∇_D L_D(D1)",
           p.grad.numpy(), a_ + b_ + c_, 1e-12)
 
