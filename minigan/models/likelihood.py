@@ -117,6 +117,11 @@ class LikelihoodModel(Model):
         """``bernoulli_targets`` of x, errors naming this model."""
         return bernoulli_targets(x, self.name, exact)
 
+    def nats(self, x):
+        """Per-image nats (N,) on images x, cheap enough to watch every epoch: the exact
+        NLL, or a one-sample estimate of −ELBO (what early stopping follows)."""
+        raise NotImplementedError(f"{type(self).__name__} must define nats")
+
     def heldout_bounds(self, x):
         """{name: (N,) NLL or NLL upper bound in nats} for binary images x (a Tensor on
         this model's device)."""

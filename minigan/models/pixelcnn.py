@@ -179,10 +179,14 @@ class PixelCNN(LikelihoodModel):
         nats = loss.item()
         return {"loss": nats, "bits_per_dim": bits_per_dim(nats, self.num_features)}
 
+    def nats(self, x):
+        """−log p(b) per image (N,), network in eval mode."""
+        with eval_mode(self.net):
+            return self.nll(x)
+
     def heldout_bounds(self, x):
         """{"nll": −log p(b) per image}: exact, not a bound."""
-        with eval_mode(self.net):
-            return {"nll": backend.to_numpy(self.nll(x).data)}
+        return {"nll": backend.to_numpy(self.nats(x).data)}
 
     # ---- sampling ----
     def uniforms(self, n):
@@ -210,6 +214,8 @@ class PixelCNN(LikelihoodModel):
             for t in range(width - 1 + self.skew * (height - 1) + 1):
                 rows = np.arange(max(0, -(-(t - width + 1) // self.skew)),
                                  min(height - 1, t // self.skew) + 1)
+                if not len(rows):               # an image narrower than k skips lines
+                    continue
                 cols = t - self.skew * rows
                 v = None                        # the first layer reads the image drawn so far
                 for layer in self.net:

@@ -185,6 +185,11 @@ class VAE(LikelihoodModel):
         kl = gaussian_kl(mu, logvar)
         return recon + kl, recon, kl
 
+    def nats(self, x):
+        """−ELBO per image (N,), one z ~ q(z|x) each, networks in eval mode."""
+        with eval_mode(self.encoder), eval_mode(self.decoder):
+            return self.negative_elbo(x)[0]
+
     def step(self, batch):
         """One Adam step on the batch mean of −ELBO (nats per image)."""
         loss, recon, kl = (mean(t) for t in self.negative_elbo(self.batch_field(batch, "x")))
@@ -220,8 +225,9 @@ class VAE(LikelihoodModel):
 
     # ---- sampling and pictures ----
     def noise(self, n):
-        """n latent vectors z ~ N(0, I), (n, latent_dim)."""
-        return randn(n, self.hp.latent_dim, device=self.device)
+        """n latent vectors z ~ N(0, I), (n, latent_dim), in the decoder's dtype."""
+        dtype = next(self.decoder.parameters()).dtype
+        return randn(n, self.hp.latent_dim, dtype=dtype, device=self.device)
 
     def image(self, logits):
         """The decoder's picture of its logits: the Bernoulli means as 2σ(l) − 1 = tanh(l/2),
