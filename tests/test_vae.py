@@ -41,6 +41,26 @@ def test_reparameterised_samples_have_the_posterior_moments():
     np.testing.assert_allclose(z.std(axis=0), [1.0, 0.5], atol=0.01)
 
 
+def test_negative_elbo_is_reconstruction_plus_kl():
+    """The training loss per image, recomputed in NumPy from the encoder's (μ, logvar),
+    the same ε and the decoder: −ELBO = Σ_i [softplus(l_i) − b_i l_i] + ½ Σ_j (μ_j² + σ_j²
+    − 1 − log σ_j²)."""
+    vae = VAE((1, 2, 3), latent_dim=2, hidden=5)
+    x = minigan.tensor(np.sign(np.random.default_rng(4).standard_normal((3, 1, 2, 3))))
+    minigan.manual_seed(5)
+    loss, _, _ = vae.negative_elbo(x)
+    with no_grad():
+        mu, logvar = (t.numpy() for t in vae.encode(x))
+        minigan.manual_seed(5)
+        eps = minigan.randn(3, 2).numpy()             # the draw reparameterize makes
+        z = mu + np.exp(logvar / 2) * eps
+        logits = vae.decode(minigan.tensor(z)).numpy().reshape(3, -1)
+    b = (x.numpy().reshape(3, -1) + 1) / 2
+    recon = (np.logaddexp(0, logits) - b * logits).sum(axis=1)
+    kl = 0.5 * (mu ** 2 + np.exp(logvar) - 1 - logvar).sum(axis=1)
+    np.testing.assert_allclose(loss.numpy(), recon + kl, rtol=1e-5)
+
+
 # ==================== the bounds against quadrature ====================
 
 def tiny_vae(k):
