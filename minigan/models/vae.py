@@ -39,8 +39,9 @@ returns the decoder's Bernoulli means as images 2σ(l) − 1 (the usual VAE pict
 binary draws b ~ Bernoulli(σ(l)) (``draw=True``: a true sample of p(b)).
 
 With 4,500 digits the held-out ELBO stops improving and then worsens (overfitting) after
-some tens of epochs; ``benchmarks/likelihood.py`` stops early on a validation split
-(BENCHMARKS.md).
+some tens of epochs; ``benchmarks/likelihood.py`` stops early on a validation split. On
+the 500 test digits of mnist5k-bin the MLP VAE reaches −ELBO 99.5 and −IWAE₂₀₀ 91.3 nats
+(epoch 63, 22 s of CPU), the conv variant (width 16) 92.5 and 82.5 (BENCHMARKS.md).
 
 >>> import minigan
 >>> vae = VAE((1, 28, 28))
