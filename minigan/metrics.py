@@ -280,15 +280,16 @@ def digit_scores(probs, features, real_features, labels=None):
 
 # ==================== score a model's samples ====================
 
-DIGIT_DATA = ("mnist5k", "mnist")
+DIGIT_DATA = ("mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist")
 
 
 def score_samples(samples, data, labels=None, device="cpu"):
     """The scores of generated ``samples`` (a NumPy array) against the data set spec
     ``data`` they imitate, a dict name -> value (``python -m minigan eval`` prints it).
 
-    MNIST digits ("mnist5k", "mnist[:DIR]"), (N, 1, 28, 28): the classifier scores, FID
-    against the held-out test digits, and, as the floor a perfect generator would reach,
+    MNIST digits ("mnist5k", its binarised "mnist5k-bin" and "mnist5k-sbin",
+    "mnist[:DIR]"), (N, 1, 28, 28): the classifier scores, FID against the held-out test
+    digits (of the same binarisation), and, as the floor a perfect generator would reach,
     "fid_real" between as many real training digits and the same test digits; ``labels``:
     the classes the samples were drawn for (label accuracy). 2-D mixtures ("ring8",
     "grid25"), (N, 2): toy_metrics.

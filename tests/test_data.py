@@ -544,7 +544,7 @@ def test_loader_converts_once():
 
 
 def test_datasets_registry_describes_every_name():
-    assert set(DATASETS) == {"mnist5k", "mnist", "fashion-mnist", "quickdraw", "folder",
-                             "ring8", "grid25"}
+    assert set(DATASETS) == {"mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist",
+                             "fashion-mnist", "quickdraw", "folder", "ring8", "grid25"}
     assert all(isinstance(text, str) and "\n" not in text for text in DATASETS.values())
     assert os.path.exists(ROOT / "minigan" / "data" / "ATTRIBUTION.md")

@@ -5,6 +5,9 @@
     mnist5k              5,000 real MNIST digits shipped with minigan (works offline);
                          training uses the 4,500 of its train split, the 500 test digits
                          are held out for the metrics
+    mnist5k-bin          mnist5k binarised by a threshold at half intensity, x in {-1, +1}
+    mnist5k-sbin         mnist5k binarised stochastically, b ~ Bernoulli(v/255), drawn
+                         once with a fixed seed (``binarized.py``), x in {-1, +1}
     mnist[:DIR]          MNIST IDX files in DIR (default ROOT/mnist, see ``download``)
     fashion-mnist[:DIR]  Fashion-MNIST IDX files in DIR (default ROOT/fashion-mnist)
     quickdraw:PATH       a Quick, Draw! numpy_bitmap .npy (N x 784 uint8)
@@ -17,6 +20,7 @@
 """
 import os
 
+from minigan.data.binarized import load_mnist5k_binary
 from minigan.data.download import default_root, download
 from minigan.data.embedded import load_mnist5k
 from minigan.data.folder import load_folder
@@ -30,6 +34,9 @@ __all__ = ["DATASETS", "load_dataset", "Dataset", "DataLoader", "download", "rin
 
 DATASETS = {
     "mnist5k": "5,000 real MNIST digits (500 per class) shipped with minigan; no download",
+    "mnist5k-bin": "mnist5k binarised: pixel 1 where intensity > 0.5 (x in {-1, +1})",
+    "mnist5k-sbin": "mnist5k binarised: pixel 1 with probability = intensity, fixed seed "
+                    "(x in {-1, +1})",
     "mnist": "MNIST, 60,000 + 10,000 digits, from IDX files: mnist:DIR",
     "fashion-mnist": "Fashion-MNIST, 60,000 + 10,000 clothing images (IDX): fashion-mnist:DIR",
     "quickdraw": "one Quick, Draw! category, numpy_bitmap .npy (N x 784): quickdraw:PATH",
@@ -40,7 +47,8 @@ DATASETS = {
 TOY_SIZE = 10_000
 DIGIT_CLASSES = 10  # MNIST's digits and Fashion-MNIST's ten kinds of clothing
 NEEDS_ARGUMENT = {"quickdraw": "PATH", "folder": "DIR"}
-HAS_SPLITS = ("mnist5k", "mnist", "fashion-mnist")
+HAS_SPLITS = ("mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist", "fashion-mnist")
+BINARIZED = {"mnist5k-bin": "threshold", "mnist5k-sbin": "stochastic"}
 
 
 def load_dataset(spec, root=None, split=None):
@@ -65,6 +73,10 @@ def load_dataset(spec, root=None, split=None):
             raise ValueError(f"mnist5k is embedded: expected 'mnist5k', found {spec!r}")
         return Dataset.from_uint8(*load_mnist5k(split or "train"), name=spec,
                                   num_classes=DIGIT_CLASSES)
+    if name in BINARIZED:
+        if argument:
+            raise ValueError(f"{name} is embedded: expected {name!r}, found {spec!r}")
+        return load_mnist5k_binary(split or "train", BINARIZED[name])
     if name in ("mnist", "fashion-mnist"):
         directory = argument or os.path.join(root or default_root(), name)
         return Dataset.from_uint8(*load_mnist_dir(directory, split or "train"), name=spec,
