@@ -69,8 +69,10 @@ CONVT_CASES = [
     (3, 4, 1, 1, 6, 4, 1, 0, 0, 1, 2, False),     # 64×64 geometry's first step 1 -> 4
     (2, 3, 1, 1, 2, (4, 3), (2, 1), (1, 0), 0, 1, 1, True),
     (5, 2, 1, 1, 3, 5, 3, (2, 1), 0, 1, 1, True),
-    # ... except where output padding or dilation puts pixels outside it or gaps inside
+    # ... plus rows/columns of bias alone where output padding puts pixels outside it ...
     (2, 2, 1, 1, 3, 3, 2, 0, 1, 1, 1, True),
+    (3, 2, 1, 1, 2, (4, 3), 2, (1, 0), (1, 1), 1, 1, False),
+    # ... except where dilation puts gaps inside it
     (2, 2, 1, 1, 3, 3, 1, 0, 0, 2, 1, True),
     (3, 2, 5, 7, 4, 3, 1, 0, 0, 1, 1, False),
     (3, 2, 5, 7, 4, 3, 2, 1, 1, 1, 1, True),
@@ -238,6 +240,7 @@ GRAD_CASES = [
     (2, 2, 5, 5, 2, 3, 2, 1, 2, 2),      # the brief's case: everything at once
     (1, 2, 4, 5, 3, (2, 3), (1, 2), (1, 0), 1, 1),
     (2, 1, 5, 4, 2, 3, 1, "same", (1, 2), 1),
+    (3, 2, 5, 5, 2, 4, 2, 0, 1, 1),      # D3: one output pixel, no window reaches row 4
 ]
 
 

@@ -179,12 +179,22 @@ def col2im(cols, geometry, kernel_size, in_hw, out_hw, bias=None):
     (pt, pb), (pl, pr) = geometry.padding
     G, rows, HWN = cols.shape
     OCg, N = rows // (KH * KW), HWN // (H * W)
-    if (H, W) == (1, 1) and (dh, dw) == (1, 1) and min(pt, pb, pl, pr) >= 0:
-        # One input pixel (a generator's first layer, z -> 3×3 or 4×4): its kernel stamp is
-        # the whole output, nothing overlaps, and the GEMM result is already the output's
-        # (OC, KH, KW, N) batch-last layout; only the padding is cut off.
-        stamp = cols.reshape(G * OCg, KH, KW, N)[:, pt:KH - pb, pl:KW - pr]
-        y = stamp.copy() if bias is None else stamp + bias.reshape(-1, 1, 1, 1)
+    if (H, W) == (1, 1) and (dh, dw) == (1, 1) and min(pt, pl) >= 0:
+        # One input pixel (a generator's first layer, z -> 3×3 or 4×4; the input gradient
+        # of a critic's last layer, 1 -> 5×5): its kernel stamp is the whole output, nothing
+        # overlaps, and the GEMM result is already the output's (OC, KH, KW, N) batch-last
+        # layout; the padding is cut off, and a negative bottom/right pad adds rows/columns
+        # no field reaches (the bias alone).
+        stamp = cols.reshape(G * OCg, KH, KW, N)[:, pt:KH - max(pb, 0), pl:KW - max(pr, 0)]
+        if stamp.shape[1:3] == (OH, OW):
+            y = stamp.copy() if bias is None else stamp + bias.reshape(-1, 1, 1, 1)
+            return batch_first(y, owned=True)
+        fill = 0 if bias is None else bias.reshape(-1, 1, 1, 1)
+        y = xp.empty((G * OCg, OH, OW, N), dtype=cols.dtype)
+        h, w = stamp.shape[1:3]
+        xp.add(stamp, fill, out=y[:, :h, :w])
+        y[:, h:] = fill
+        y[:, :h, w:] = fill
         return batch_first(y, owned=True)
     # (G, OCg·KH·KW, H·W·N) -> (G, OCg, KH, KW, H, W, N)
     cols = cols.reshape(G, OCg, KH, KW, H, W, N)
