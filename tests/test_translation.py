@@ -7,6 +7,7 @@ import pytest
 
 import minigan
 from minigan import cli, gradcheck, gradgradcheck, nn
+from minigan.checkpoint import build_model, load_checkpoint
 from minigan.data import DATASETS, DataLoader, load_dataset
 from minigan.data import translation as T
 from minigan.data.embedded import load_mnist5k
@@ -150,9 +151,9 @@ def test_patch_picture_paints_each_logit_over_its_patch_centre():
     """layers 1 on 28×28: 12×12 logits, jump 2, r 16, start −5; patch i's centre is
     2i + 2.5, so logit i covers pixels 2i + 2 and 2i + 3: rows 2..25, grey outside."""
     D = patchgan(1, width=2, layers=1)
-    logits = minigan.full((1, 1, 12, 12), 50.0)                  # σ ≈ 1: white
-    logits.data[0, 0, 0, 0] = -50.0                               # top-left patch: black
-    picture = patch_picture(logits, D, 28)[0, 0]
+    scores = np.ones((1, 1, 12, 12))                              # real: white
+    scores[0, 0, 0, 0] = 0                                        # top-left patch fake: black
+    picture = patch_picture(scores, D, 28)[0, 0]
     assert (picture[2:26, 2:26][2:, 2:] == 1).all()
     np.testing.assert_array_equal(picture[2:4, 2:4], -1)
     assert (picture[:2] == 0).all() and (picture[26:] == 0).all() and (picture[:, 26:] == 0).all()
@@ -352,5 +353,9 @@ def test_cli_sample_translates_held_out_inputs(tmp_path, capsys):
     assert cli.main(["sample", str(out), "--n", "3", "--out", str(tmp_path / "g.npy")]) == 0
     samples = np.load(tmp_path / "g.npy")
     assert samples.shape == (3,) + SHAPE and np.abs(samples).max() <= 1
+    # the run's own task (digits-thick: plain digits in), not the model's default (edges)
+    model = build_model(load_checkpoint(out))
+    thick = load_dataset("digits-thick", split="test").fields["x_paired"][[0, 166, 333]]
+    np.testing.assert_allclose(samples, model.sample(3, thick).numpy(), atol=1e-6)
     assert cli.main(["sample", str(out), "--n", "3", "--label", "1",
                      "--out", str(tmp_path / "h.npy")]) == 2

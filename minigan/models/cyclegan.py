@@ -26,7 +26,8 @@ D is shown fakes drawn from a 50-image replay buffer (``translation.ReplayBuffer
 the time an older one. Generators: pix2pix's U-Net (``translation_networks.UNet``, 28×28
 padded to 32, down to 1×1) without dropout; the paper's own generator is a ResNet, the
 authors' code also offers this U-Net. No horizontal flips of the data: a mirrored digit is
-no longer a digit. Adam(2e-4, β = (0.5, 0.999)), generators first, then discriminators.
+no longer a digit. Adam(2e-4, β = (0.5, 0.999)), generators first, then discriminators;
+weights initialised N(0, 0.02²) as in the authors' code (``networks.dcgan_init_``).
 
 >>> import minigan
 >>> model = CycleGAN((1, 28, 28), width=4, d_width=4)
@@ -38,6 +39,7 @@ no longer a digit. Adam(2e-4, β = (0.5, 0.999)), generators first, then discrim
 """
 from minigan import optim
 from minigan.models.losses import d_loss_lsgan, g_loss_lsgan
+from minigan.models.networks import dcgan_init_
 from minigan.models.options import Option
 from minigan.models.translation import UnpairedModel
 from minigan.models.translation_networks import UNet, patchgan
@@ -79,10 +81,12 @@ class CycleGAN(UnpairedModel):
 
     def build_generator(self):
         channels, size = self.data_shape[0], self.data_shape[1]
-        return UNet(channels, channels, size, self.hp.width, norm=self.hp.norm, dropout=0)
+        return dcgan_init_(UNet(channels, channels, size, self.hp.width, norm=self.hp.norm,
+                                dropout=0))
 
     def build_discriminator(self):
-        return patchgan(self.data_shape[0], self.hp.d_width, self.hp.d_layers, self.hp.norm)
+        return dcgan_init_(patchgan(self.data_shape[0], self.hp.d_width, self.hp.d_layers,
+                                    self.hp.norm))
 
     def build_optimizer(self, network):
         return optim.Adam(network.parameters(), lr=self.hp.lr,

@@ -15,7 +15,8 @@ cat(x, y) or cat(x, G(x)) along the channels, and judges every patch: it is a Pa
 ``receptive_field`` and checked by back-propagating one logit in lesson 10). The expectation
 in L_cGAN is the mean over the patches too. As in the paper, D minimises
 ½ [BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)] (the ½ slows D relative to G) and G the
-non-saturating −log D(x, G(x)) + λ L_L1; Adam(2e-4, β = (0.5, 0.999)) for both.
+non-saturating −log D(x, G(x)) + λ L_L1; Adam(2e-4, β = (0.5, 0.999)) for both, weights
+initialised N(0, 0.02²) as in the authors' code (``networks.dcgan_init_``).
 
 G is a U-Net (``translation_networks.UNet``): 28×28 padded to 32, five stride-2 levels down
 to 1×1 and back, each decoder level concatenating the encoder's output of its size. Its
@@ -48,6 +49,7 @@ from minigan.functional.loss import l1_loss
 from minigan.functional.math import cat
 from minigan.models.adversarial import frozen
 from minigan.models.losses import d_loss_bce, g_loss_nonsaturating, score_stats
+from minigan.models.networks import dcgan_init_
 from minigan.models.options import Option
 from minigan.models.translation import (TranslationModel, l1_pixels, patch_picture,
                                         spread)
@@ -89,9 +91,10 @@ class Pix2Pix(TranslationModel):
         channels, size = self.data_shape[0], self.data_shape[1]
         if self.data_shape[2] != size:
             raise ValueError(f"pix2pix takes square images, found {self.data_shape}")
-        self.G = UNet(channels, channels, size, hp.width, norm=hp.norm,
-                      dropout=hp.dropout).to(self.device)
-        self.D = patchgan(2 * channels, hp.d_width, hp.d_layers, hp.norm).to(self.device)
+        self.G = dcgan_init_(UNet(channels, channels, size, hp.width, norm=hp.norm,
+                                  dropout=hp.dropout)).to(self.device)
+        self.D = dcgan_init_(patchgan(2 * channels, hp.d_width, hp.d_layers,
+                                      hp.norm)).to(self.device)
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = {name: optim.Adam(net.parameters(), lr=hp.lr,
                                             betas=(hp.beta1, hp.beta2))
@@ -144,8 +147,10 @@ class Pix2Pix(TranslationModel):
             rows = [("input", x), ("G(input)", fake), ("target", y)]
             if not self.hp.no_gan:
                 size = self.data_shape[1]
-                rows += [("D on G", patch_picture(self.discriminate(x, fake), self.D, size)),
-                         ("D on real", patch_picture(self.discriminate(x, y), self.D, size))]
+                rows += [("D on G", patch_picture(sigmoid(self.discriminate(x, fake)),
+                                                  self.D, size)),
+                         ("D on real", patch_picture(sigmoid(self.discriminate(x, y)),
+                                                     self.D, size))]
         self.save_rows(path, rows, title)
 
     def evaluate(self, data, num_samples=1000):

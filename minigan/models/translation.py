@@ -37,7 +37,6 @@ import numpy as np
 from minigan import backend, metrics, viz
 from minigan.autograd import Tensor, no_grad
 from minigan.data.translation import truth
-from minigan.functional.activation import sigmoid
 from minigan.models.adversarial import eval_mode, frozen
 from minigan.models.base import Model
 from minigan.models.losses import reconstruction_loss
@@ -91,19 +90,21 @@ def l1_pixels(x, y):
     return float(np.mean(np.abs(np.asarray(x, np.float64) - y)) / 2)
 
 
-def patch_picture(logits, discriminator, size):
-    """A PatchGAN's verdicts drawn over the image: logit (i, j) becomes P(real) = σ(logit)
+def patch_picture(scores, discriminator, size):
+    """A PatchGAN's verdicts drawn over the image: each patch's score in [0, 1] (1 = real;
+    P(real) = σ(logit) for a BCE discriminator, the clipped score for a least-squares one)
     painted on the jump×jump pixels at the centre of its receptive field (white = real,
-    black = fake; mid-grey where no patch is centred), in [−1, 1] like an image.
+    black = fake, mid-grey where no patch is centred), in [−1, 1] like an image.
 
-    Output (N, 1, size, size) from logits (N, 1, h, w); the centre of patch i along an
+    Output (N, 1, size, size) from scores (N, 1, h, w); the centre of patch i along an
     axis is i·jump + start + (r − 1)/2 (``translation_networks.receptive_field``).
     """
     r, jump, start = receptive_field(discriminator)
-    probs = backend.to_numpy(sigmoid(logits).data)
-    cells = probs.repeat(jump, axis=2).repeat(jump, axis=3)  # (N, 1, h, w) -> (N, 1, jh, jw)
+    scores = np.clip(np.asarray(scores.numpy() if isinstance(scores, Tensor) else scores),
+                     0, 1)
+    cells = scores.repeat(jump, axis=2).repeat(jump, axis=3)  # (N, 1, h, w) -> (N, 1, jh, jw)
     offset = start + (r - jump) // 2
-    canvas = np.full(probs.shape[:2] + (size, size), 0.5)
+    canvas = np.full(scores.shape[:2] + (size, size), 0.5)
     top, left = max(offset, 0), max(offset, 0)
     bottom = min(offset + cells.shape[2], size)
     right = min(offset + cells.shape[3], size)
@@ -331,7 +332,7 @@ class UnpairedModel(TranslationModel):
             fake_b, fake_a = self.G(a), self.F(b)
             rows = [("a", a), ("G(a)", fake_b), ("F(G(a))", self.F(fake_b)),
                     ("b", b), ("F(b)", fake_a), ("G(F(b))", self.G(fake_a))]
-            if self.patch_discriminator:
+            if self.patch_discriminator:   # least squares: score 1 = real, 0 = fake
                 rows.insert(2, ("D_B(G(a))", patch_picture(self.D_B(fake_b), self.D_B,
                                                            self.data_shape[1])))
         self.save_rows(path, rows, title)
