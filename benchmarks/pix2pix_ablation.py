@@ -15,10 +15,10 @@ run directory as samples.png.
 import argparse
 import os
 
-import minigan
-from minigan.checkpoint import build_model, load_checkpoint
+from translation_runs import minutes, timed_train  # first: it puts this checkout on sys.path
 
-from translation_runs import minutes, timed_train
+import minigan  # noqa: E402
+from minigan.checkpoint import build_model, load_checkpoint  # noqa: E402
 
 VARIANTS = (("L1 only", ["--no-gan"]), ("cGAN only", ["--lambda-l1", "0"]),
             ("L1 + cGAN", []))

@@ -19,11 +19,11 @@ by ``UnpairedModel.report``:
 import argparse
 import os
 
-import minigan
-from minigan.checkpoint import build_model, load_checkpoint
-from minigan.models.translation import format_matrix
+from translation_runs import minutes, timed_train  # first: it puts this checkout on sys.path
 
-from translation_runs import minutes, timed_train
+import minigan  # noqa: E402
+from minigan.checkpoint import build_model, load_checkpoint  # noqa: E402
+from minigan.models.translation import format_matrix  # noqa: E402
 
 
 def main():
