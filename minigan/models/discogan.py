@@ -15,10 +15,15 @@ The same shape as CycleGAN's objective (``translation.UnpairedModel``), with BCE
 of least squares, a squared-error reconstruction weighted 1 instead of an L1 one weighted
 10, no identity term and no replay buffer. The generators are encoder-decoders *without*
 skips (``translation_networks.UNet(skips=False)``): conv 4×4 stride 2 + LeakyReLU(0.2)
-down, transposed conv + ReLU up, batch norm between; the paper's four stride-2 levels
-(``depth`` 4: 28×28 padded to 32, down to 2×2). Everything reaches the output through
-that bottleneck. D is the notes' DCGAN discriminator (``networks.dcgan_discriminator``,
-28 → 13 → 5 → 1, one logit per image). Adam(2e-4, β = (0.5, 0.999)), generators first.
+down, transposed conv + ReLU up, batch norm between. Everything reaches the output through
+the bottleneck. The paper's 64×64 generators have four stride-2 levels (down to 4×4); on
+28×28 digits (padded to 32) minigan's default is two (``depth`` 2: 32 → 16 → 8, an 8×8×2w
+bottleneck): with four (2×2) or three (4×4), measured on digits ↔ inverted, the pair
+collapses or keeps a cycle error of 0.1–0.2 with the classes scrambled, while two levels
+find the inversion (BENCHMARKS.md). A spatial bottleneck keeps the map local, and the
+local map is the right one there. D is the notes' DCGAN discriminator
+(``networks.dcgan_discriminator``, 28 → 13 → 5 → 1, one logit per image).
+Adam(2e-4, β = (0.5, 0.999)), generators first.
 
 Where the authors' code (SKTBrain/DiscoGAN, ``image_translation.py``) differs from the
 paper, this module follows the paper:
@@ -47,7 +52,7 @@ from minigan.models.options import Option
 from minigan.models.translation import UnpairedModel
 from minigan.models.translation_networks import UNet
 
-PAPER_DEPTH = 4  # four stride-2 convolutions down, four transposed ones up
+DEPTH = 2  # stride-2 levels: the paper's four squeeze 28×28 digits to 2×2 (docstring)
 
 
 class DiscoGAN(UnpairedModel):
@@ -64,8 +69,8 @@ class DiscoGAN(UnpairedModel):
         Option("beta2", 0.999, "Adam β₂", least=0),
         Option("width", 16, "channels of each generator's first level (the paper: 64)",
                least=1),
-        Option("depth", PAPER_DEPTH, "stride-2 levels of the generators (5 on 28×28: down "
-               "to 1×1)", least=1),
+        Option("depth", DEPTH, "stride-2 levels of the generators: 2 on 28×28 leaves an "
+               "8×8 bottleneck, the paper's 4 a 2×2 one, 5 reaches 1×1", least=1),
         Option("d_width", 16, "channels of each D's first block (the notes' DCGAN: 16)",
                least=1),
     )
