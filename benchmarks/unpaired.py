@@ -18,6 +18,7 @@ by ``UnpairedModel.report``:
 """
 import argparse
 import os
+import sys
 
 from translation_runs import minutes, timed_train  # first: it puts this checkout on sys.path
 
@@ -27,15 +28,19 @@ from minigan.models.translation import format_matrix  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="after --: options of the model, passed to "
+                                            "`minigan train` (e.g. -- --lambda-identity 0)")
     parser.add_argument("model", choices=["cyclegan", "discogan"])
     parser.add_argument("data", help="digits-inverted, digits-rot90 or digits-quickdraw:PATH")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/unpaired")
-    parser.add_argument("options", nargs="*", help="after --: options of the model")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    args.options = argv[split + 1:]   # after --: the model's own options, passed on
     name = f"{args.model}_{args.data.split(':')[0]}" + "".join(args.options).replace("-", "_")
     out = os.path.join(args.out, name)
     command, cpu, wall = timed_train(
