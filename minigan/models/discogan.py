@@ -18,10 +18,10 @@ skips (``translation_networks.UNet(skips=False)``): conv 4×4 stride 2 + LeakyRe
 down, transposed conv + ReLU up, batch norm between. Everything reaches the output through
 the bottleneck. The paper's 64×64 generators have four stride-2 levels (down to 4×4); on
 28×28 digits (padded to 32) minigan's default is two (``depth`` 2: 32 → 16 → 8, an 8×8×2w
-bottleneck): with four (2×2) or three (4×4), measured on digits ↔ inverted, the pair
-collapses or keeps a cycle error of 0.1–0.2 with the classes scrambled, while two levels
-find the inversion (BENCHMARKS.md). A spatial bottleneck keeps the map local, and the
-local map is the right one there. D is the notes' DCGAN discriminator
+bottleneck). Measured on digits ↔ inverted (BENCHMARKS.md), four levels (2×2) collapse:
+every digit comes out as one class, with a cycle error of 0.15; two levels find the
+inversion (L1 0.05 to the truth, 97 % of the digits kept). A spatial bottleneck keeps the
+map local, and the local map is the right one there. D is the notes' DCGAN discriminator
 (``networks.dcgan_discriminator``, 28 → 13 → 5 → 1, one logit per image).
 Adam(2e-4, β = (0.5, 0.999)), generators first.
 
