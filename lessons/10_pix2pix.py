@@ -244,7 +244,7 @@ if not QUICK:
             f"{label}: the classifier reads G(x) better than the outline x"
 
 # %% [markdown]
-# In the picture, the rows under the targets are D's verdicts patch by patch, $D = \sigma(\text{logit})$
-# painted at the centre of each 16×16 patch (white: real). `benchmarks/pix2pix_ablation.py`
+# In the picture, the rows under the targets are D's verdicts patch by patch,
+# $D = \sigma(\text{logit})$ painted at the centre of each 16×16 patch (white: real). `benchmarks/pix2pix_ablation.py`
 # runs the paper's ablation at full length — L1 alone, cGAN alone (`--lambda-l1 0`), both —
 # and BENCHMARKS.md records what each scores.

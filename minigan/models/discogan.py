@@ -56,8 +56,7 @@ DEPTH = 2  # stride-2 levels: the paper's four squeeze 28×28 digits to 2×2 (do
 
 
 class DiscoGAN(UnpairedModel):
-    """DiscoGAN: two encoder-decoders without skips, two image-level Ds, BCE + squared-error
-    reconstruction."""
+    """DiscoGAN: two skip-less encoder-decoders, image-level Ds, BCE + squared-error cycle."""
     name = "discogan"
     distance = "mse"
     lambda_rec = 1.0        # the paper adds L_GAN and L_CONST with equal weights
