@@ -195,8 +195,8 @@ def _model_problem(checkpoint):
 
 def _state_problem(checkpoint):
     state = checkpoint["state"]
-    if not isinstance(state, dict) or set(state) != {"networks", "optimizers", "counters"} \
-            or not all(isinstance(v, dict) for v in state.values()):
+    groups = ("networks", "optimizers", "counters")   # a model may keep more (its own)
+    if not isinstance(state, dict) or not all(isinstance(state.get(g), dict) for g in groups):
         return "state is not a dict of networks, optimizers and counters"
     for name, value in state["counters"].items():
         if not _is_count(value):
@@ -271,30 +271,20 @@ def build_model(checkpoint, device="cpu", load_state=True):
 
 
 def restore_state(model, state, where=None):
-    """``model.load_state_dict(state)``, after checking that every saved array has the
-    shape and kind (float or int) of the model's own: a CheckpointError naming the
-    network and entry otherwise (an int64 weight is refused, not cast)."""
-    mine = model.state_dict()
-    for group in ("networks", "optimizers", "counters"):
-        if set(state[group]) != set(mine[group]):
-            raise corrupt(where, f"{model.name} has {group} {sorted(mine[group])}, the "
-                                 f"checkpoint {sorted(state[group])}")
-    for name, own in mine["networks"].items():
-        saved = state["networks"][name]
-        missing = [key for key in own if key not in saved]
-        unexpected = [key for key in saved if key not in own]
-        if missing or unexpected:
-            raise corrupt(where, f"network {name} of {model.name}: "
-                                 + "; ".join(f"{what} {', '.join(keys)}" for what, keys in
-                                             (("missing", missing), ("unexpected", unexpected))
-                                             if keys))
-        for key, value in own.items():
-            found = saved[key].data
-            if found.shape != value.shape or found.dtype.kind != value.data.dtype.kind:
-                raise corrupt(where, f"network {name} of {model.name}: {key} is "
-                                     f"{found.dtype} {found.shape} in the checkpoint, the "
-                                     f"model's is {value.data.dtype} {value.shape}")
+    """``model.load_state_dict(state)``, then a check that every saved array of its
+    networks had the kind (float or int) of the model's own: a CheckpointError naming the
+    network and entry otherwise (an int64 weight is refused, not silently cast). The check
+    comes after the load because a model may grow to its saved shape while it loads
+    (a progressive GAN); the model is not used when it fails."""
     try:
         model.load_state_dict(state)
     except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as error:
-        raise corrupt(where, f"its state does not fit {model.name}: {error}") from error
+        raise corrupt(where, f"its state does not fit the model: {error}") from error
+    mine = model.state_dict()["networks"]
+    for name, saved in state["networks"].items():
+        for key, value in saved.items():
+            own = mine[name][key]
+            if value.data.dtype.kind != own.data.dtype.kind:
+                raise corrupt(where, f"network {name} of {model.name}: {key} is "
+                                     f"{value.data.dtype} {value.shape} in the checkpoint, "
+                                     f"the model's is {own.data.dtype} {own.shape}")

@@ -386,12 +386,14 @@ def cmd_sample(args):
         raise UsageError(f"--out {args.out}: expected a file ending in "
                          f"{', '.join(SAMPLE_FORMATS)} or a folder, found "
                          f"{extension or 'no extension'!r}")
-    model = build_model(load_checkpoint(args.checkpoint), _device(args.device))
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = build_model(checkpoint, _device(args.device))
     if args.label is not None and "y" not in model.needs:
         raise UsageError(f"--label: {model.name} is not class-conditional; it draws samples "
                          "of no particular class")
     backend.manual_seed(args.seed)
-    samples = model.sample(args.n, args.label).numpy()
+    inputs = model.sample_inputs(checkpoint["meta"].get("data"), args.n)  # translation
+    samples = model.sample(args.n, args.label if inputs is None else inputs).numpy()
     if extension in (".npy", ".npz"):
         with atomic_write(out) as f:
             if extension == ".npy":

@@ -96,12 +96,14 @@ STATE_MISFITS = [
      r"network G of vanilla: 0.weight is int64 \(8, 4\) in the checkpoint, the model's is "
      r"float32 \(8, 4\)"),
     (_set("state", "networks", "D", "2.bias", value=Tensor(np.zeros(3, np.float32))),
-     r"network D of vanilla: 2.bias is float32 \(3,\) in the checkpoint, the model's is "
-     r"float32 \(1,\)"),
-    (_delete("state", "networks", "G", "2.weight"), r"network G of vanilla: missing 2.weight"),
-    (_set("model", "config", "hidden", value=9), r"network G of vanilla: 0.weight is float32 "
-                                                 r"\(8, 4\) in the checkpoint, the model's is "
-                                                 r"float32 \(9, 4\)"),
+     r"does not fit the model: vanilla: network D: .*size mismatch for 2.bias: copying a "
+     r"param with shape \(3,\) from checkpoint, the shape in current model is \(1,\)"),
+    (_delete("state", "networks", "G", "2.weight"),
+     r"does not fit the model: vanilla: network G: .*Missing key\(s\) in state_dict: "
+     r"\"2.weight\""),
+    (_set("model", "config", "hidden", value=9),
+     r"vanilla: network G: .*size mismatch for 0.weight: copying a param with shape \(8, 4\) "
+     r"from checkpoint, the shape in current model is \(9, 4\)"),
     (_set("model", "config", "lr", value=-1.0), r"its model description does not build a "
                                                 r"model: vanilla: lr must be a number >= 0"),
     (_set("model", "config", "momentum", value=0.9), r"unknown option 'momentum'"),

@@ -545,6 +545,8 @@ def test_loader_converts_once():
 
 def test_datasets_registry_describes_every_name():
     assert set(DATASETS) == {"mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist",
-                             "fashion-mnist", "quickdraw", "folder", "ring8", "grid25"}
+                             "fashion-mnist", "quickdraw", "folder", "ring8", "grid25",
+                             "digits-edges", "digits-thick", "digits-inverted", "digits-rot90",
+                             "digits-quickdraw"}
     assert all(isinstance(text, str) and "\n" not in text for text in DATASETS.values())
     assert os.path.exists(ROOT / "minigan" / "data" / "ATTRIBUTION.md")

@@ -13,6 +13,8 @@
     quickdraw:PATH       a Quick, Draw! numpy_bitmap .npy (N x 784 uint8)
     folder:DIR           the .png images in DIR, all the same size
     ring8[:N], grid25[:N]  N points (default 10,000) of a 2-D Gaussian mixture
+    digits-edges, digits-thick   paired translation tasks made from mnist5k's digits
+    digits-inverted, digits-rot90, digits-quickdraw:PATH   unpaired ones (``translation``)
 
 >>> ds = load_dataset("mnist5k", split="test")
 >>> ds.images.shape, float(ds.images.min()), float(ds.images.max())
@@ -28,6 +30,7 @@ from minigan.data.idx import load_mnist_dir
 from minigan.data.loader import DataLoader, Dataset
 from minigan.data.quickdraw import load_quickdraw
 from minigan.data.toy import grid25, ring8
+from minigan.data.translation import TASKS as TRANSLATION_TASKS, load_translation
 
 __all__ = ["DATASETS", "load_dataset", "Dataset", "DataLoader", "download", "ring8",
            "grid25"]
@@ -43,11 +46,17 @@ DATASETS = {
     "folder": "every .png in a folder, all the same size, grey or RGB: folder:DIR",
     "ring8": "2-D toy: 8 Gaussians on a circle of radius 2, std 0.02 (ring8[:N])",
     "grid25": "2-D toy: 25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (grid25[:N])",
+    "digits-edges": "paired: edge map of a digit -> the digit (mnist5k's split; pix2pix)",
+    "digits-thick": "paired: a digit -> the digit dilated 3x3 (mnist5k's split; pix2pix)",
+    "digits-inverted": "unpaired: digits <-> inverted digits (cyclegan, discogan)",
+    "digits-rot90": "unpaired: digits <-> digits turned 90 degrees (cyclegan, discogan)",
+    "digits-quickdraw": "unpaired: digits <-> Quick, Draw! drawings: digits-quickdraw:PATH",
 }
 TOY_SIZE = 10_000
 DIGIT_CLASSES = 10  # MNIST's digits and Fashion-MNIST's ten kinds of clothing
-NEEDS_ARGUMENT = {"quickdraw": "PATH", "folder": "DIR"}
-HAS_SPLITS = ("mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist", "fashion-mnist")
+NEEDS_ARGUMENT = {"quickdraw": "PATH", "folder": "DIR", "digits-quickdraw": "PATH"}
+HAS_SPLITS = ("mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist",
+              "fashion-mnist") + TRANSLATION_TASKS
 BINARIZED = {"mnist5k-bin": "threshold", "mnist5k-sbin": "stochastic"}
 
 
@@ -58,7 +67,8 @@ def load_dataset(spec, root=None, split=None):
     ``download.default_root()``); split: "train", "test" or "all" for mnist5k (default train:
     the fixed stratified 4,500 of the 4,500/500 split, so that the 500 test digits stay
     unseen by training and the metrics can compare against them), mnist and fashion-mnist
-    (default train); the other data sets have no split.
+    (default train), and the translation tasks built from mnist5k (default train; Quick,
+    Draw!'s every 10th drawing is test); the other data sets have no split.
     Raises ValueError for an unknown name, listing the choices.
     """
     name, _, argument = spec.partition(":")
@@ -81,6 +91,8 @@ def load_dataset(spec, root=None, split=None):
         directory = argument or os.path.join(root or default_root(), name)
         return Dataset.from_uint8(*load_mnist_dir(directory, split or "train"), name=spec,
                                   num_classes=DIGIT_CLASSES)
+    if name in TRANSLATION_TASKS:
+        return load_translation(spec, split or "train")
     if name == "quickdraw":
         return Dataset.from_uint8(load_quickdraw(argument), name=spec)
     if name == "folder":

@@ -25,7 +25,8 @@ from minigan import backend
 from minigan.autograd import Tensor, enable_grad, grad, is_grad_enabled
 from minigan.creation import rand
 from minigan.functional.activation import relu, softplus
-from minigan.functional import binary_cross_entropy_with_logits, exp, mean, sqrt, sum
+from minigan.functional import (binary_cross_entropy_with_logits, exp, l1_loss, mean,
+                                mse_loss, sqrt, sum)
 
 
 # ==================== binary cross-entropy on logits (notes 000, 004) ====================
@@ -306,3 +307,37 @@ def _check_same_batch(name, a, b):
     if a.shape != b.shape or a.ndim < 2:
         raise ValueError(f"{name}: expected two tensors of the same shape (N, ...), with "
                          f"at least one axis after the batch, found {a.shape} and {b.shape}")
+
+
+# ==================== reconstruction terms of the translation models ====================
+
+def reconstruction_loss(pairs, distance="l1"):
+    """Σ_k E[d(outputₖ, targetₖ)] over the (output, target) pairs, d per pixel:
+
+        "l1"  d = |o − t|,   ∂/∂o = sign(o − t)/n  (0 where o = t)   CycleGAN, pix2pix
+        "mse" d = (o − t)²,  ∂/∂o = 2(o − t)/n                       DiscoGAN
+
+    with n the elements of that pair. CycleGAN's cycle loss (notes 000 "CycleGAN") is
+    ``reconstruction_loss([(F(G(a)), a), (G(F(b)), b)])`` and its identity loss
+    ``reconstruction_loss([(G(b), b), (F(a), a)])``; DiscoGAN's L_CONST_A + L_CONST_B
+    (notes 003) is the first with d the squared error. The target gets a gradient too
+    (−∂/∂o), so a target that is itself a network's output (G(b) against b) trains it.
+
+    >>> import minigan
+    >>> o, t = minigan.tensor([1.0, -1.0]), minigan.tensor([0.0, 0.0])
+    >>> reconstruction_loss([(o, t), (t, t)]).item(), reconstruction_loss([(o, t)], "mse").item()
+    (1.0, 1.0)
+    """
+    if distance not in DISTANCES:
+        raise ValueError(f"unknown distance {distance!r}: expected one of "
+                         f"{', '.join(DISTANCES)}")
+    if not pairs:
+        raise ValueError("reconstruction_loss: expected at least one (output, target) pair")
+    terms = [DISTANCES[distance](output, target) for output, target in pairs]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+DISTANCES = {"l1": l1_loss, "mse": mse_loss}
