@@ -449,8 +449,9 @@ def cmd_list(args):
         for name, cls in models.items():
             print(f"    {name:<12} {_summary(cls)}")
     print("data sets (--data NAME):")
+    width = max(map(len, DATASETS))
     for name, description in DATASETS.items():
-        print(f"  {name:<14} {description}")
+        print(f"  {name:<{width}}  {description}")
     return 0
 
 

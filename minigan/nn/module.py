@@ -142,37 +142,32 @@ class Module:
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter or None) under ``name``."""
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
-                            f"found {type(param).__name__}")
-        self._check_new_name(name, "parameter")
-        self._forget(name, keep=self._parameters)
-        self._parameters[name] = param
+        self._register(self._parameters, "parameter", name, param, Parameter)
 
     def register_buffer(self, name, tensor, persistent=True):
         """Register a Tensor that is state but not trained (e.g. running statistics).
 
         Persistent buffers appear in ``state_dict``; all buffers follow ``to(device)``.
         """
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, found "
-                            f"{type(tensor).__name__}")
-        self._check_new_name(name, "buffer")
-        self._forget(name, keep=self._buffers)
-        self._buffers[name] = tensor
+        self._register(self._buffers, "buffer", name, tensor, Tensor)
         (self._non_persistent_buffers.discard if persistent
          else self._non_persistent_buffers.add)(name)
 
     def add_module(self, name, module):
         """Register ``module`` (a Module or None) as a child under ``name``."""
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module({name!r}): expected a Module or None, found "
-                            f"{type(module).__name__}")
-        self._check_new_name(name, "module")
-        self._forget(name, keep=self._modules)
-        self._modules[name] = module
+        self._register(self._modules, "module", name, module, Module)
 
     register_module = add_module
+
+    def _register(self, registry, kind, name, value, cls):
+        """Put ``value`` (a ``cls`` or None) into ``registry`` under ``name``, after checking
+        both and unregistering ``name`` from the other registries."""
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"{kind} {name!r}: expected a {cls.__name__} or None, found "
+                            f"{type(value).__name__}")
+        self._check_new_name(name, kind)
+        self._forget(name, keep=registry)
+        registry[name] = value
 
     def _check_new_name(self, name, kind):
         if not isinstance(name, str) or not name or "." in name:
