@@ -328,3 +328,34 @@ def test_cli_train_and_sample_one_label(tmp_path, capsys):
     grid = tmp_path / "three.png"
     assert cli.main(["sample", str(run), "--label", "3", "--n", "4", "--out", str(grid)]) == 0
     assert grid.exists()
+
+
+def _critic_gradients(lam):
+    """The gradient of WGAN-GP's critic loss w.r.t. D's weights in its first update, on
+    fixed ring points from seed 0, in float64 (captured just before the optimiser step)."""
+    previous = minigan.get_default_dtype()
+    minigan.set_default_dtype("float64")
+    try:
+        minigan.manual_seed(0)
+        gan = build("wgan-gp", shape=(2,), lam=lam)
+        captured = []
+        step = gan.optimizers["D"].step
+
+        def capture():
+            captured.append([p.grad.numpy().copy() for p in gan.D.parameters()])
+            step()
+        gan.optimizers["D"].step = capture
+        gan.step({"x": minigan.tensor(ring8(16).points, dtype="float64")})
+    finally:
+        minigan.set_default_dtype(previous)
+    return np.concatenate([g.ravel() for g in captured[0]])
+
+
+def test_wgan_gp_penalty_is_part_of_the_critic_update():
+    """From one seed the critic's gradient is ∇L + λ∇GP₁ with the same L and GP₁ for every
+    λ (the fakes and ε do not depend on λ): it must move with λ, and linearly. A penalty that
+    is only logged (detached) leaves λ = 10 equal to λ = 0."""
+    g0, g10, g20 = (_critic_gradients(lam) for lam in (0.0, 10.0, 20.0))
+    penalty_part = g10 - g0
+    assert np.abs(penalty_part).max() > 1e-3 * np.abs(g0).max()
+    np.testing.assert_allclose(g20 - g0, 2 * penalty_part, rtol=1e-9, atol=1e-12)
