@@ -25,7 +25,7 @@ from minigan import backend
 from minigan.autograd import Tensor, enable_grad, grad, is_grad_enabled
 from minigan.creation import rand
 from minigan.functional.activation import relu, softplus
-from minigan.functional.math import mean, sqrt, sum
+from minigan.functional.math import exp, mean, sqrt, sum
 
 
 # ==================== binary cross-entropy on logits (notes 000, 004) ====================
@@ -45,6 +45,27 @@ def d_loss_bce(real_logits, fake_logits):
     1.3863
     """
     return mean(softplus(-real_logits)) + mean(softplus(fake_logits))
+
+
+def d_loss_matching_aware(real_logits, wrong_logits, fake_logits):
+    """The matching-aware discriminator loss of text-to-image GANs (Reed et al. 2016,
+    GAN-CLS; StackGAN): D scores (image, caption) pairs, and a real image with a caption
+    of another class is a negative, like a fake:
+
+        L_D = −E[log D(x, φ)] − ½ (E[log(1 − D(x, φ̂))] + E[log(1 − D(G(z, φ), φ))])
+            = E[softplus(−l_real)] + ½ (E[softplus(l_wrong)] + E[softplus(l_fake)])
+
+    (φ̂: a caption of another class). Derivatives per element, before the 1/n of each
+    mean: −(1 − D(x, φ)), ½ D(x, φ̂) and ½ D(G(z, φ), φ). Without the wrong pairs, D could
+    accept every real image whatever the caption, and G could ignore the caption.
+
+    >>> import minigan
+    >>> zero = minigan.tensor([0.0])                     # log 2 + ½ (log 2 + log 2)
+    >>> round(d_loss_matching_aware(zero, zero, zero).item(), 4)
+    1.3863
+    """
+    return mean(softplus(-real_logits)) + 0.5 * (mean(softplus(wrong_logits))
+                                                 + mean(softplus(fake_logits)))
 
 
 def g_loss_minimax(fake_logits):
@@ -146,6 +167,20 @@ def gradient_penalty(critic, real, fake, lam=10.0):
     return lam * mean((norms - 1) ** 2), float(backend.to_numpy(norms.data).mean())
 
 
+def drift_penalty(real_scores, epsilon=1e-3):
+    """Progressive GAN's drift term (Karras et al. 2018, appendix A.1), added to the WGAN-GP
+    critic's loss so its scores on real data stay near 0 (the Wasserstein loss only sees
+    differences, so they could drift without bound):
+
+        drift = ε_drift · E[D(x)²],   ∂drift/∂D(x) = 2 ε_drift D(x) / n,   ε_drift = 1e-3.
+
+    >>> import minigan
+    >>> drift_penalty(minigan.tensor([10.0, -20.0])).item()          # 1e-3 · (100 + 400)/2
+    0.25
+    """
+    return epsilon * mean(real_scores * real_scores)
+
+
 # ==================== least squares and hinge ====================
 
 def d_loss_lsgan(real_scores, fake_scores):
@@ -194,6 +229,29 @@ def g_loss_hinge(fake_scores):
     """Hinge generator loss: L_G = −E[D(G(z))] (the Wasserstein generator loss),
     ∂L_G/∂D(G(z)) = −1/n."""
     return g_loss_wasserstein(fake_scores)
+
+
+# ==================== Gaussian KL (conditioning augmentation, VAE) ====================
+
+def gaussian_kl(mu, logvar):
+    """Per-sample KL divergence of a diagonal Gaussian from the standard normal,
+
+        KL(N(μ, diag e^{logvar}) ‖ N(0, I)) = ½ Σ_j (μ_j² + e^{logvar_j} − 1 − logvar_j),
+
+    summed over every axis but the first: shape (N,). It is ≥ 0, and 0 only at μ = 0,
+    logvar = 0. Derivatives: ∂KL/∂μ_j = μ_j, ∂KL/∂logvar_j = ½ (e^{logvar_j} − 1).
+    (StackGAN's conditioning augmentation adds λ_KL·E[KL] to G's loss; the VAE's
+    encoder pays the same KL in its evidence lower bound.)
+
+    >>> import minigan
+    >>> gaussian_kl(minigan.tensor([[1.0, 0.0]]), minigan.tensor([[0.0, 0.0]])).numpy().tolist()
+    [0.5]
+    """
+    if mu.shape != logvar.shape or mu.ndim < 1:
+        raise ValueError(f"gaussian_kl: expected mu and logvar of one shape (N, ...), found "
+                         f"{mu.shape} and {logvar.shape}")
+    terms = mu * mu + exp(logvar) - 1 - logvar
+    return 0.5 * sum(terms, axis=tuple(range(1, mu.ndim))) if mu.ndim > 1 else 0.5 * terms
 
 
 # ==================== registry ====================
