@@ -5,9 +5,9 @@ without the real-image fade (issue 20; notes 001 "Progressive GAN", 003 "Progres
     python benchmarks/progan.py --variant fixed           # the same networks at 28×28 throughout
     python benchmarks/progan.py --variant no-real-fade    # G fades in, real images do not
 
-Every variant sees the same number of real images (``--images``, default 32,000 = level 0
-stabilising, then two levels fading in and stabilising, ``--phase-images`` each), with the
-same seed, batch size and widths. It prints:
+Every variant sees the same number of real images (``--images``, default 100,000 = level 0
+stabilising, then two levels fading in and stabilising, ``--phase-images`` each: the
+model's defaults), with the same seed, batch size and widths. It prints:
 
 - probes: the sliced Wasserstein distance (×10³, ``minigan.metrics_swd``: 7×7 patches of
   a Laplacian pyramid built with 2×2 average pooling, not Karras et al.'s Gaussian one) of
@@ -65,8 +65,8 @@ def swd_row(model, real):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=VARIANTS, default="progressive")
-    parser.add_argument("--images", type=int, default=32000)
-    parser.add_argument("--phase-images", type=int, default=6400)
+    parser.add_argument("--images", type=int, default=100000)
+    parser.add_argument("--phase-images", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
@@ -95,9 +95,11 @@ def main():
     started, cpu0 = time.perf_counter(), time.process_time()
     rows, w_log = [], []
     while model.images_seen < args.images:
+        images_before = model.images_seen
         logs = model.step(next(batches))
-        w_log.append((model.images_seen, logs["W"]))
-        if model.images_seen in points:
+        w_log.append((images_before, logs["W"]))
+        if points and model.images_seen >= points[0]:   # the first step at or past it
+            points.pop(0)
             recent = np.mean([w for _, w in w_log[-SHOCK_STEPS:]])
             row = {"images": model.images_seen, "level": int(logs["level"]),
                    "alpha_next": model.alpha, "swd": swd_row(model, real), "W": recent}
@@ -107,8 +109,9 @@ def main():
                 + f" {recent:>12.3f} {time.process_time() - cpu0:>7.0f}", flush=True)
     shocks = []
     for start in fades:
-        before = [w for i, w in w_log if start - SHOCK_STEPS * args.batch_size < i <= start]
-        after = [w for i, w in w_log if start < i <= start + SHOCK_STEPS * args.batch_size]
+        window = SHOCK_STEPS * args.batch_size           # steps by the images they start at
+        before = [w for i, w in w_log if start - window <= i < start]
+        after = [w for i, w in w_log if start <= i < start + window]
         shocks.append({"fade_start": start, "W_before": float(np.mean(before)),
                        "W_after": float(np.mean(after)), "W_after_max": float(np.max(after))})
     scores = model.evaluate("mnist5k", 1000)

@@ -73,7 +73,7 @@ def test_real_images_are_pooled_to_the_level_and_faded_with_alpha():
     for real_fade in (True, False):
         model = tiny(fade_images=16, real_fade=real_fade)
         model.images_seen = 12                      # level 1, α = 4/16
-        model._enter(1)
+        model.enter(1)
         assert (model.resolution, model.alpha) == (14, 0.25)
         x14 = avg_pool2d(x, 2).numpy()
         blurred = x14.reshape(4, 1, 7, 2, 7, 2).mean(axis=(3, 5)).repeat(2, 2).repeat(2, 3)
@@ -87,7 +87,7 @@ def test_the_networks_blend_old_and_new_paths_with_alpha():
     minigan.manual_seed(0)
     model = tiny()
     model.images_seen = 8
-    model._enter(1)
+    model.enter(1)
     G, D = model.G, model.D
     z, x = minigan.randn(4, 8), minigan.randn(4, 1, 14, 14)
     h = G.base(z)
@@ -108,7 +108,7 @@ def test_gradients_with_respect_to_alpha_through_both_networks():
     minigan.manual_seed(0)
     model = tiny(width=8)
     model.images_seen = 8
-    model._enter(1)
+    model.enter(1)
     for p in list(model.G.parameters()) + list(model.D.parameters()):
         p.data = p.data.astype(np.float64)
     z, x = randn64(4, 8, requires_grad=False), randn64(4, 1, 14, 14, requires_grad=False)

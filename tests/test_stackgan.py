@@ -123,11 +123,11 @@ def test_samples_of_both_stages():
 
 
 def test_residual_block_derivatives():
-    block = ResidualBlock(1)
+    block = ResidualBlock(2)
     for p in block.parameters():
         p.data = p.data.astype(np.float64)
     for b in block.buffers():
         b.data = b.data.astype(np.float64)
-    x = randn64(3, 1, 3, 3)
+    x = randn64(3, 2, 2, 2)
     assert gradcheck(block, [x])
     assert gradgradcheck(block, [x])

@@ -223,8 +223,8 @@ class ProGAN(AdversarialModel):
     counters = ("d_updates", "g_updates", "images_seen", "phase")
     options = (
         Option("latent_dim", 64, "size of the noise z", least=1),
-        Option("width", 64, "channels at the lowest resolution, halved at each doubling "
-               "(at least 8): 64, 32, 16 at 7, 14, 28", least=8),
+        Option("width", 32, "channels at the lowest resolution, halved at each doubling "
+               "(at least 8): 32, 16, 8 at 7, 14, 28", least=8),
         Option("lr", 1e-3, "Adam learning rate of G and the critic", least=0),
         Option("beta1", 0.0, "Adam β₁", least=0),
         Option("beta2", 0.99, "Adam β₂", least=0),
@@ -254,7 +254,7 @@ class ProGAN(AdversarialModel):
         self.G_ema.load_state_dict(self.G.state_dict())
         self.networks["G_ema"] = self.G_ema
         if not self.hp.grow:
-            self._enter(2 * (len(self.sizes) - 1))
+            self.enter(2 * (len(self.sizes) - 1))
 
     # ---- networks, losses, optimisers ----
     def _channels(self):
@@ -290,7 +290,7 @@ class ProGAN(AdversarialModel):
     @property
     def level(self):
         """The level the networks are built to (0: the lowest resolution)."""
-        return level_of(self.phase)
+        return self.G.level
 
     @property
     def resolution(self):
@@ -310,8 +310,10 @@ class ProGAN(AdversarialModel):
         phase, alpha = self.schedule()
         return alpha if phase == self.phase and phase % 2 else 1.0
 
-    def _grow_to(self, level):
-        if level < self.level:
+    def grow_to(self, level):
+        """Grow G, D and G's average to ``level`` (new layers freshly initialised; the
+        average's copies start as G's)."""
+        if level < self.G.level:
             raise ValueError(f"progan: the networks are at level {self.level} and cannot "
                              f"shrink to level {level}")
         while self.G.level < level:
@@ -322,10 +324,10 @@ class ProGAN(AdversarialModel):
             for (_, mine), (_, source) in zip(_newest(self.G_ema), _newest(self.G)):
                 mine.data[...] = source.data  # the average of a newborn layer: itself
 
-    def _enter(self, phase):
+    def enter(self, phase):
         """Start ``phase``: grow to its level, and start Adam afresh, as the authors do at
         the start and the end of every fade-in."""
-        self._grow_to(level_of(phase))
+        self.grow_to(level_of(phase))
         self.phase = phase
         self.optimizers = self.build_optimizers()
 
@@ -355,7 +357,7 @@ class ProGAN(AdversarialModel):
         real = self.batch_field(batch, "x")
         phase, _ = self.schedule()
         if phase != self.phase:
-            self._enter(phase)
+            self.enter(phase)
         alpha, level = self.alpha, self.level
         fake = self.generate(self.noise(real.shape[0]))
         logs = self.discriminator_step(self.real_images(real), fake.detach())
@@ -412,7 +414,7 @@ class ProGAN(AdversarialModel):
     def load_state_dict(self, state):
         """Grow to the saved phase, rebuild the optimisers for that parameter set, load."""
         phase = int(state["counters"]["phase"])
-        self._grow_to(level_of(phase))
+        self.grow_to(level_of(phase))
         self.phase = phase
         self.optimizers = self.build_optimizers()
         super().load_state_dict(state)
