@@ -117,6 +117,26 @@ def test_gradients_with_respect_to_alpha_through_both_networks():
     assert gradcheck(lambda a: model.D(x, a), [alpha])
 
 
+def test_the_model_generates_and_judges_with_its_own_alpha_mid_fade():
+    """Not with α = 1 (the fade overwritten by a default) nor any other value."""
+    minigan.manual_seed(0)
+    model = tiny()
+    model.images_seen = 12
+    model.enter(1)
+    z, x = minigan.randn(4, 8), minigan.randn(4, 1, 14, 14)
+    assert model.alpha == 0.5
+    assert model.generate(z).numpy().tolist() == model.G(z, 0.5).numpy().tolist()
+    assert model.discriminate(x).numpy().tolist() == model.D(x, 0.5).numpy().tolist()
+    assert not np.allclose(model.G(z, 0.5).numpy(), model.G(z, 1.0).numpy())
+    assert not np.allclose(model.D(x, 0.5).numpy(), model.D(x, 1.0).numpy())
+
+
+def test_the_critic_loss_is_wasserstein_plus_drift():
+    model = tiny(drift=0.25)
+    real, fake = minigan.tensor([[1.0], [3.0]]), minigan.tensor([[0.5], [-0.5]])
+    assert model.d_loss(real, fake).item() == pytest.approx(0.0 - 2.0 + 0.25 * 5.0)
+
+
 def test_alpha_is_restored_on_resume_mid_fade_not_reset():
     minigan.manual_seed(0)
     model = tiny()
@@ -168,6 +188,16 @@ def test_growing_adds_parameters_keeps_the_old_ones_and_restarts_adam():
     model.images_seen = 16                           # the fade ends: Adam restarts again
     model.step(next(batches))
     assert all(state["step"] == 1 for state in model.optimizers["D"].state.values())
+
+
+def test_the_average_of_a_newborn_layer_starts_as_the_layer():
+    minigan.manual_seed(0)
+    model = tiny()
+    model.grow_to(2)
+    average = dict(model.G_ema.named_parameters())
+    for name, p in model.G.named_parameters():
+        assert np.array_equal(average[name].numpy(), p.numpy()), name
+        assert not average[name].requires_grad
 
 
 def test_a_model_cannot_shrink_to_an_earlier_level():

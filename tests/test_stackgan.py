@@ -111,6 +111,23 @@ def test_conditioning_augmentation_on_and_off(ca):
     assert moved.all() if ca else not moved[16:].any()
 
 
+def test_the_kl_term_is_in_the_generator_loss_with_its_weight():
+    """With λ_KL = 10⁴ the KL dominates G's gradient on the CA layer's bias, and Adam's
+    first step is −lr · sign of ∂KL/∂b: Σ_n μ_nj on the μ half, Σ_n ½(e^{logvar_nj} − 1)
+    on the log σ² half (captions without jitter, so φ is known)."""
+    minigan.manual_seed(0)
+    gan = tiny(kl=1e4, jitter=0.0)
+    batch = next(batches())
+    phi = gan.condition.embed(batch["y"], batch["x"])
+    h = gan.G.ca1.fc(phi).numpy()
+    before = gan.G.ca1.fc.bias.numpy().copy()
+    gan.step(batch)
+    step = gan.G.ca1.fc.bias.numpy() - before
+    expected = -2e-4 * np.sign(np.r_[h[:, :16].sum(axis=0),
+                                     (np.exp(h[:, 16:]) - 1).sum(axis=0)])
+    np.testing.assert_allclose(step, expected, rtol=1e-3)
+
+
 def test_samples_of_both_stages():
     minigan.manual_seed(0)
     gan = tiny()
