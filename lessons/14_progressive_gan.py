@@ -153,7 +153,7 @@ check("D at α = 0 on x (14×14) = the level-0 D on pool(x) (7×7)", gan.D(x14, 
 
 # %%
 digits = load_dataset("mnist5k")
-x = minigan.tensor(digits.x[:8])
+x = minigan.tensor(digits.x[::562][:8])                # eight digits of different classes
 gan.images_seen = 12                                  # level 1, α = (12 − 8)/8 = 0.5
 gan.enter(1)
 real = gan.real_images(x).numpy()
@@ -254,7 +254,7 @@ minigan.manual_seed(0)
 gan = ProGAN((1, 28, 28), width=32, stable_images=phase_images, fade_images=phase_images)
 loader = DataLoader(digits, batch, seed=0)
 batches = loader.batches()
-real_all = digits.x[:500]
+real_all = digits.x[np.random.default_rng(0).choice(len(digits), 500, replace=False)]
 fixed_z = gan.noise(16)
 grids, labels_row, alphas = [], [], []
 for phase in range(5):                    # each phase lasts phase_images images

@@ -11,7 +11,8 @@ and finer detail. The schedule, in real images shown to the critic:
 While level l fades in (a new block, and a new 1×1 toRGB / fromRGB layer):
 
     G(z) = (1 − α) · up(toRGB_{l−1}(h_{l−1})) + α · toRGB_l(block_l(h_{l−1}))
-    D(x) = … D's older blocks applied to (1 − α) · fromRGB_{l−1}(pool(x)) + α · block_l(fromRGB_l(x))
+    D(x) = D's older blocks applied to (1 − α) · fromRGB_{l−1}(pool(x))
+                                         + α · block_l(fromRGB_l(x))
     real x = (1 − α) · up(pool(x)) + α · x        (``real_fade``: real images fade too)
 
 with up = nearest ×2 and pool = 2×2 average. Objective: WGAN-GP with the drift term,

@@ -21,11 +21,12 @@ real; real image with a caption of another class: fake; generated image: fake;
     L_G = −E[log D_i(s_i, φ)] + λ_KL · E[KL(N(μ_i, σ_i²) ‖ N(0, I))]     (λ_KL = 0.02)
 
 Stage I trains for ``stage1_steps`` steps, then stage II trains with stage I frozen, as in
-the paper. λ_KL: the paper's 1 drove the KL to ~0.1 nat here and stage I's label
+the paper. λ_KL: the paper's 1 held the KL at 0.1–0.5 nat here and stage I's label
 accuracy to chance (0.10–0.19 after 1,500 steps, batch 32): ten captions need only
 log 10 ≈ 2.3 nats, and the KL takes them away faster than the adversarial loss asks for
-them; 0.02 kept 0.72–0.78 (d_width 32–64), no CA 0.90. Samples are the current stage's images (stage I upsampled to 28×28 while it
-trains). ``--no-ca`` feeds c = μ(φ) with no sampling and no KL: the ablation.
+them; 0.02 kept 0.72–0.78 (d_width 32–64), no CA 0.90. Samples are the current stage's
+images (stage I upsampled to 28×28 while it trains). ``--no-ca`` feeds c = μ(φ) with no
+sampling and no KL: the ablation.
 
 Not to be confused with Progressive GAN (``progan.py``), which notes 001 describe in the
 same breath ("two steps"): ProGAN grows ONE generator through any number of resolutions,
