@@ -277,6 +277,8 @@ check("α during the first fade: 0, 1/n, 2/n, … (never stuck, never reset)", f
 print(f"saved {OUT}/growing.png and {OUT}/real_fade.png")
 
 # %% [markdown]
-# `python benchmarks/progan.py --variant progressive|fixed|no-real-fade` compares growing
+# This run is short (16,000 images in full mode): the digits are rough, and the moving
+# average lags behind G just after each growth. `python benchmarks/progan.py --variant
+# progressive|fixed|no-real-fade` trains 100,000 images and compares growing
 # against a model trained at 28×28 from the first step, at the same number of images
 # seen, and measures the transition shock without the real-image fade (BENCHMARKS.md).
