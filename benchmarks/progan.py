@@ -16,7 +16,10 @@ model's defaults), with the same seed, batch size and widths. It prints:
   end of level 0, through each fade-in (α = 0, ¼, ½, ¾, and at its end) and at the end
   of each stable phase: the same image counts for every variant;
 - the transition shock: the critic's Wasserstein estimate W = E D(x) − E D(G(z)) over the
-  first 25 steps of each fade-in against the 25 steps before it;
+  25 steps before each fade-in, against its mean and maximum over the fade's first
+  quarter and over the whole fade (at α ≈ 0 the grown networks compute the old ones'
+  function and the faded and unfaded real images look alike to the critic, so a shock
+  can only grow with α);
 - the floor: the same SWD between two disjoint sets of 500 real digits;
 - at the end: classifier FID of 1,000 samples against the 500 held-out test digits, and
   the classes covered (≥ 5 % of the samples), from ``ProGAN.evaluate``.
@@ -108,19 +111,22 @@ def main():
                 f"{d:>8.1f}" if d is not None else f"{'–':>8}" for d in row["swd"])
                 + f" {recent:>12.3f} {time.process_time() - cpu0:>7.0f}", flush=True)
     shocks = []
-    for start in fades:
-        window = SHOCK_STEPS * args.batch_size           # steps by the images they start at
-        before = [w for i, w in w_log if start - window <= i < start]
-        after = [w for i, w in w_log if start <= i < start + window]
+    for start in fades:                                  # steps by the images they start at
+        before = [w for i, w in w_log if start - SHOCK_STEPS * args.batch_size <= i < start]
+        quarter = [w for i, w in w_log if start <= i < start + args.phase_images // 4]
+        fade = [w for i, w in w_log if start <= i < start + args.phase_images]
         shocks.append({"fade_start": start, "W_before": float(np.mean(before)),
-                       "W_after": float(np.mean(after)), "W_after_max": float(np.max(after))})
+                       "W_quarter": float(np.mean(quarter)),
+                       "W_quarter_max": float(np.max(quarter)),
+                       "W_fade": float(np.mean(fade)), "W_fade_max": float(np.max(fade))})
     scores = model.evaluate("mnist5k", 1000)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - started
     print()
-    print(f"{'fade starts at':>14} {'W before':>9} {'W after':>8} {'max W after':>11}")
+    print(f"{'fade starts at':>14} {'W before':>9} {'W 1st quarter':>13} {'max':>7} "
+          f"{'W whole fade':>12} {'max':>7}")
     for s in shocks:
-        print(f"{s['fade_start']:>14} {s['W_before']:>9.3f} {s['W_after']:>8.3f} "
-              f"{s['W_after_max']:>11.3f}")
+        print(f"{s['fade_start']:>14} {s['W_before']:>9.3f} {s['W_quarter']:>13.3f} "
+              f"{s['W_quarter_max']:>7.3f} {s['W_fade']:>12.3f} {s['W_fade_max']:>7.3f}")
     print()
     print(f"final: classifier FID {scores['fid']:.1f} (real training digits: "
           f"{scores['fid_real']:.1f}), classes covered {scores['class_coverage']}/10, samples "
