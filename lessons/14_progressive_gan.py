@@ -33,7 +33,7 @@ from _common import check, setup
 import minigan
 from minigan import viz
 from minigan.data import DataLoader, load_dataset
-from minigan.functional.resize import avg_pool2d, interpolate
+from minigan.functional import avg_pool2d, interpolate
 from minigan.metrics_swd import swd_per_level
 from minigan.models.progan import ProGAN, schedule
 from minigan.nn.progressive import EqualizedConv2d, MinibatchStdDev, PixelNorm

@@ -10,11 +10,11 @@ import pytest
 import minigan
 from minigan import backend, gradcheck, gradgradcheck
 from minigan.data import DataLoader, Dataset
-from minigan.functional.resize import avg_pool2d, interpolate
+from minigan.functional import avg_pool2d, interpolate
 from minigan.models.losses import drift_penalty
 from minigan.models.progan import ProGAN, resolutions, schedule
 from minigan.serialization import load, save
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 SHAPE = (1, 28, 28)
 

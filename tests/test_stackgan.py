@@ -12,7 +12,7 @@ from minigan.data import DataLoader, Dataset
 from minigan.models.conditioning import CaptionEmbedding
 from minigan.models.losses import d_loss_matching_aware
 from minigan.models.stackgan import ResidualBlock, StackGAN
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 K = 10
 

@@ -51,8 +51,7 @@ import math
 
 from minigan import optim
 from minigan.autograd import Tensor, no_grad
-from minigan.functional.math import clamp
-from minigan.functional.resize import avg_pool2d, interpolate
+from minigan.functional import avg_pool2d, clamp, interpolate
 from minigan.models.adversarial import AdversarialModel
 from minigan.models.losses import critic_loss_wasserstein, drift_penalty, gradient_penalty
 from minigan.models.options import Option

@@ -47,8 +47,7 @@ from minigan import optim
 from minigan.autograd import Tensor, no_grad
 from minigan.backend import get_array_module
 from minigan.creation import randint
-from minigan.functional.math import broadcast_to, cat, mean, reshape
-from minigan.functional.resize import avg_pool2d, interpolate
+from minigan.functional import avg_pool2d, broadcast_to, cat, interpolate, mean, reshape
 from minigan.models.adversarial import AdversarialModel, eval_mode, frozen
 from minigan.models.conditioning import CaptionEmbedding
 from minigan.models.losses import d_loss_matching_aware, gaussian_kl, g_loss_nonsaturating

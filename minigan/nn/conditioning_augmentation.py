@@ -17,7 +17,7 @@ the conditioning manifold is smoother, and the random c is extra variety for G.
 ((4, 8), (4, 8), (4, 8))
 """
 from minigan.creation import randn
-from minigan.functional.math import exp
+from minigan.functional import exp
 from minigan.nn.linear import Linear
 from minigan.nn.module import Module
 

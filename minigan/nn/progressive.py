@@ -22,8 +22,7 @@ import math
 
 from minigan import creation
 from minigan.autograd import Tensor
-from minigan.functional.conv import conv2d
-from minigan.functional.math import broadcast_to, cat, linear, mean, reshape, sqrt
+from minigan.functional import broadcast_to, cat, conv2d, linear, mean, reshape, sqrt
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
 
