@@ -9,11 +9,13 @@ import pytest
 
 import minigan
 from minigan import backend, gradcheck, gradgradcheck
+from minigan.checkpoint import build_model, load_checkpoint
 from minigan.data import DataLoader, Dataset
 from minigan.functional import avg_pool2d, interpolate
 from minigan.models.losses import drift_penalty
 from minigan.models.progan import ProGAN, resolutions, schedule
 from minigan.serialization import load, save
+from minigan.train import read_log, train
 from tests.helpers import randn64
 
 SHAPE = (1, 28, 28)
@@ -275,6 +277,33 @@ def test_resuming_across_growth_steps_is_bit_exact(tmp_path):
     assert a.keys() == b.keys()
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert legs.images_seen == whole.images_seen == 40
+
+
+def test_a_training_run_resumes_across_a_growth_step(tmp_path):
+    """What ``minigan train --resume`` does: 8 steps of ``train`` in one go against 3
+    steps (the checkpoint is at level 1, mid-fade), then a model rebuilt from that
+    checkpoint file (built at level 0, grown by loading) and resumed to step 8 through
+    the second growth (step 7): the same log, the same weights."""
+    data = digits()
+    options = {"sample_every": 100, "checkpoint_every": 100, "progress": False}
+    minigan.manual_seed(0)
+    whole = tiny()
+    train(whole, DataLoader(data, 4, seed=0), tmp_path / "whole", steps=8, **options)
+    minigan.manual_seed(0)
+    train(tiny(), DataLoader(data, 4, seed=0), tmp_path / "legs", steps=3, **options)
+    checkpoint = load_checkpoint(tmp_path / "legs")
+    minigan.manual_seed(5)
+    resumed = build_model(checkpoint)
+    assert (checkpoint["step"], resumed.level, resumed.alpha) == (3, 1, 0.5)
+    train(resumed, DataLoader(data, 4, seed=1), tmp_path / "legs", steps=8,
+          resume=tmp_path / "legs", **options)
+    logs = [[{k: v for k, v in r.items() if k != "elapsed"}
+             for r in read_log(tmp_path / run / "log.jsonl")] for run in ("whole", "legs")]
+    assert [(r["level"], r["alpha"]) for r in logs[0]][6:] == [(2, 0), (2, .5)]
+    assert logs[1] == logs[0]
+    a, b = weights(whole), weights(resumed)
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
 # ==================== the drift term ====================
