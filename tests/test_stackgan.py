@@ -89,6 +89,7 @@ def test_stage_one_trains_first_then_stage_two_with_stage_one_frozen():
     buffers1 = list(gan.G.one.buffers())
     for stage in (1, 2):
         before1, before2, buf = values(stage1), values(stage2), values(buffers1)
+        gan.G.zero_grad()                       # .grad = None everywhere
         for _ in range(2):
             assert gan.step(next(it))["stage"] == stage
         moved1 = [not np.array_equal(a, p.numpy()) for a, p in zip(before1, stage1)]
@@ -98,6 +99,8 @@ def test_stage_one_trains_first_then_stage_two_with_stage_one_frozen():
         else:
             assert not any(moved1) and all(moved2)
             assert all(np.array_equal(a, b.numpy()) for a, b in zip(buf, buffers1))
+            # frozen means outside the graph, not merely left out of the update
+            assert all(p.grad is None for p in gan.G.stage_parameters(1))
 
 
 @pytest.mark.parametrize("ca", [True, False])
@@ -114,9 +117,10 @@ def test_conditioning_augmentation_on_and_off(ca):
 
 
 def test_the_kl_term_is_in_the_generator_loss_with_its_weight():
-    """With λ_KL = 10⁴ the KL dominates G's gradient on the CA layer's bias, and Adam's
-    first step is −lr · sign of ∂KL/∂b: Σ_n μ_nj on the μ half, Σ_n ½(e^{logvar_nj} − 1)
-    on the log σ² half (captions without jitter, so φ is known)."""
+    """With λ_KL = 10⁴ the KL dominates G's gradient on the CA layer's bias,
+    ∂E[KL]/∂b = mean_n μ_nj on the μ half, mean_n ½(e^{logvar_nj} − 1) on the log σ²
+    half (captions without jitter, so φ is known), and Adam's first step is −lr · its
+    sign."""
     minigan.manual_seed(0)
     gan = tiny(kl=1e4, jitter=0.0)
     batch = next(batches())
@@ -125,9 +129,12 @@ def test_the_kl_term_is_in_the_generator_loss_with_its_weight():
     before = gan.G.ca1.fc.bias.numpy().copy()
     gan.step(batch)
     step = gan.G.ca1.fc.bias.numpy() - before
-    expected = -2e-4 * np.sign(np.r_[h[:, :16].sum(axis=0),
-                                     (np.exp(h[:, 16:]) - 1).sum(axis=0)])
+    d_kl = np.r_[h[:, :16].mean(axis=0), 0.5 * (np.exp(h[:, 16:]) - 1).mean(axis=0)]
+    expected = -2e-4 * np.sign(d_kl)
     np.testing.assert_allclose(step, expected, rtol=1e-3)
+    # Adam's first step only sees the sign; G's gradient itself, left in .grad by the
+    # step, is λ_KL · ∂E[KL]/∂b plus an adversarial part 10⁴ times smaller
+    np.testing.assert_allclose(gan.G.ca1.fc.bias.grad.numpy() / 1e4, d_kl, atol=1e-3)
 
 
 def test_samples_of_both_stages():
