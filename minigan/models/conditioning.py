@@ -3,6 +3,9 @@
 ``Unconditioned`` is the plain GAN's (no label anywhere); ``OneHot`` is the notes' CGAN
 (notes 000: "latent vector and one-hot vector concatenated"): G's input is [z, onehot(y)]
 and D's input is x with the one-hot label appended, as K constant channels for images.
+``CaptionEmbedding`` stands in for StackGAN's text embeddings (notes 001, "StackGAN"): a
+fixed random vector per class, the class's "caption", plus fresh jitter at every use (no
+two captions of one image are worded alike), in place of the one-hot vector.
 The training loop, the CLI and the metrics never look at labels themselves: they ask the
 model's component for the labels of a picture grid (``grid_labels``: one row per class)
 or of a batch of samples (``cycle_labels``: the classes in turn), so both are built one
@@ -19,6 +22,7 @@ import numpy as np
 
 from minigan.autograd import Tensor
 from minigan.backend import get_array_module, to_device
+from minigan.creation import randn
 from minigan.functional import broadcast_to, cat, reshape
 
 
@@ -86,3 +90,47 @@ def one_hot(labels, num_classes, like):
     rows = xp.zeros((index.shape[0], num_classes), dtype=like.dtype)
     rows[xp.arange(index.shape[0]), index] = 1
     return Tensor(rows)
+
+
+class CaptionEmbedding(OneHot):
+    """A fixed random "caption" per class plus jitter, in place of a text embedding:
+
+        φ(y) = e_y + jitter · ξ,   e_y ~ N(0, I_dim) drawn once per class from ``seed``,
+        ξ ~ N(0, I_dim) drawn afresh each time (minigan's generator).
+
+    The table e depends on ``seed`` only, so a model rebuilt from its options has the same
+    captions. G's input is [z, φ(y)], D's input x with φ(y) appended (``dim`` constant
+    channels for images), as ``OneHot`` does with the one-hot vector.
+
+    >>> import minigan
+    >>> c = CaptionEmbedding(3, dim=4, jitter=0.0)
+    >>> phi = c.embed(minigan.tensor([2, 2]), minigan.zeros(1))     # (N, dim): class 2's row
+    >>> phi.shape, bool(np.allclose(phi.numpy(), c.table[2], atol=1e-6))
+    ((2, 4), True)
+    """
+
+    def __init__(self, num_classes, dim=32, jitter=0.1, seed=0):
+        super().__init__(num_classes)
+        self.extra, self.jitter = int(dim), float(jitter)
+        self.table = np.random.default_rng(seed).standard_normal(
+            (self.num_classes, self.extra))                      # (K, dim)
+
+    def embed(self, labels, like):
+        """φ(y) (N, dim) for labels (N,), with the dtype and device of ``like``."""
+        rows = one_hot(labels, self.num_classes, like)            # (N, K)
+        phi = rows @ Tensor(to_device(self.table, like.device).astype(like.dtype))
+        if self.jitter:
+            phi = phi + self.jitter * randn(*phi.shape, dtype=like.dtype, device=like.device)
+        return phi
+
+    def latent(self, z, labels):
+        """[z, φ(y)] (N, Z + dim)."""
+        return cat([z, self.embed(labels, z)], axis=1)
+
+    def input(self, x, labels):
+        """x with φ(y) appended: (N, C + dim, H, W) or (N, D + dim)."""
+        phi = self.embed(labels, x)
+        if x.ndim == 4:
+            phi = broadcast_to(reshape(phi, phi.shape + (1, 1)),     # (N, dim) -> (N, dim, 1, 1)
+                               (x.shape[0], self.extra) + x.shape[2:])  # -> (N, dim, H, W)
+        return cat([x, phi], axis=1)

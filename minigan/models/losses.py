@@ -48,6 +48,27 @@ def d_loss_bce(real_logits, fake_logits):
     return mean(softplus(-real_logits)) + mean(softplus(fake_logits))
 
 
+def d_loss_matching_aware(real_logits, wrong_logits, fake_logits):
+    """The matching-aware discriminator loss of text-to-image GANs (Reed et al. 2016,
+    GAN-CLS; StackGAN): D scores (image, caption) pairs, and a real image with a caption
+    of another class is a negative, like a fake:
+
+        L_D = −E[log D(x, φ)] − ½ (E[log(1 − D(x, φ̂))] + E[log(1 − D(G(z, φ), φ))])
+            = E[softplus(−l_real)] + ½ (E[softplus(l_wrong)] + E[softplus(l_fake)])
+
+    (φ̂: a caption of another class). Derivatives per element, before the 1/n of each
+    mean: −(1 − D(x, φ)), ½ D(x, φ̂) and ½ D(G(z, φ), φ). Without the wrong pairs, D could
+    accept every real image whatever the caption, and G could ignore the caption.
+
+    >>> import minigan
+    >>> zero = minigan.tensor([0.0])                     # log 2 + ½ (log 2 + log 2)
+    >>> round(d_loss_matching_aware(zero, zero, zero).item(), 4)
+    1.3863
+    """
+    return mean(softplus(-real_logits)) + 0.5 * (mean(softplus(wrong_logits))
+                                                 + mean(softplus(fake_logits)))
+
+
 def g_loss_minimax(fake_logits):
     """The generator's side of the min-max game (saturating):
 
@@ -147,6 +168,20 @@ def gradient_penalty(critic, real, fake, lam=10.0):
     return lam * mean((norms - 1) ** 2), float(backend.to_numpy(norms.data).mean())
 
 
+def drift_penalty(real_scores, epsilon=1e-3):
+    """Progressive GAN's drift term (Karras et al. 2018, appendix A.1), added to the WGAN-GP
+    critic's loss so its scores on real data stay near 0 (the Wasserstein loss only sees
+    differences, so they could drift without bound):
+
+        drift = ε_drift · E[D(x)²],   ∂drift/∂D(x) = 2 ε_drift D(x) / n,   ε_drift = 1e-3.
+
+    >>> import minigan
+    >>> drift_penalty(minigan.tensor([10.0, -20.0])).item()          # 1e-3 · (100 + 400)/2
+    0.25
+    """
+    return epsilon * mean(real_scores * real_scores)
+
+
 # ==================== least squares and hinge ====================
 
 def d_loss_lsgan(real_scores, fake_scores):
@@ -234,6 +269,7 @@ def gaussian_kl(mu, logvar):
     0 exactly when μ = 0 and logvar = 0, positive otherwise. ``mu`` and ``logvar`` are
     (N, ...) alike; every axis but the first is summed: the result is (N,). The encoder
     predicts logvar rather than σ so that σ = e^{logvar/2} > 0 needs no constraint.
+    StackGAN's conditioning augmentation adds λ_KL · E[KL] of its caption code to G's loss.
 
     >>> import minigan
     >>> mu, logvar = minigan.tensor([[0.0, 0.0], [1.0, 0.0]]), minigan.zeros(2, 2)
