@@ -18,6 +18,11 @@ tensor: a batch of scalar scores (N, 1) or a PatchGAN map (N, 1, H, W) alike.
     hinge         E relu(1 − D(x)) + E relu(1 + D(G(z)))    −E D(G(z))
 
 ``LOSSES[name]`` gives the (discriminator loss, generator loss) pair of each family.
+
+The energy-based GANs (notes 003, "EBGAN, BEGAN") score a sample by an autoencoder's
+per-sample reconstruction error E(·) (``reconstruction_energy``) instead of a logit:
+EBGAN's margin loss ``d_loss_ebgan`` and ``pull_away_term``; BEGAN's ``d_loss_began``,
+its balance ``began_balance`` (k_t) and its convergence measure ``began_convergence``.
 """
 import numpy as np
 
