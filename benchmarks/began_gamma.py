@@ -31,7 +31,8 @@ def smooth(values, window):
 def run(gamma, data, args):
     minigan.manual_seed(args.seed)
     model = BEGAN((1, 28, 28), gamma=gamma, lambda_k=args.lambda_k, lr=args.lr,
-                  width=args.width, code=args.code, latent_dim=args.latent_dim)
+                  width=args.width, code=args.code, latent_dim=args.latent_dim,
+                  g_norm=args.g_norm)
     loader = DataLoader(data, args.batch_size, shuffle=True, seed=args.seed)
     history, cpu0 = [], time.process_time()
     for batch in loader.batches(args.steps):
@@ -52,6 +53,7 @@ def main():
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--code", type=int, default=32)
     parser.add_argument("--latent-dim", type=int, default=64)
+    parser.add_argument("--g-norm", default="none", choices=("none", "batch"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default="mnist5k")
     parser.add_argument("--smooth", type=int, default=100)
@@ -62,6 +64,7 @@ def main():
     data = load_dataset(args.data)
     print(f"BEGAN on {args.data}, batch {args.batch_size}, {args.steps} steps, lr {args.lr}, "
           f"λ_k {args.lambda_k}, width {args.width}, code {args.code}, z {args.latent_dim}, "
+          f"G's norm {args.g_norm}, "
           f"seed {args.seed}; last {args.smooth} steps averaged")
     header = (f"{'γ':>4} {'k_t':>6} {'M_global':>8} {'M first':>8} {'L(G)/L(x)':>9} "
               f"{'coverage':>8} {'samples per class':<42} {'conf':>5} {'FID':>6} {'CPU s':>6}")

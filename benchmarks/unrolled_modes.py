@@ -15,6 +15,10 @@ training step, probes excluded. Writes the last samples of every run as a scatte
 (``--out``, a PNG).
 
     python benchmarks/unrolled_modes.py [--unroll 0 5 10] [--seeds 0 1 2] [--steps 5000]
+    python benchmarks/unrolled_modes.py --timing [--unroll 0 1 2 5 10]
+
+``--timing`` only measures the CPU time of a step against K, exact and first-order
+(``--timing-steps`` steps each after 3 warm-up steps, the best of 3 repeats), no training.
 """
 import argparse
 import time
@@ -82,6 +86,28 @@ def save_panels(panels, path, real, modes, ncols):
     fig.savefig(path)
 
 
+def timing(data, args):
+    """ms of CPU per step for each K, exact and first-order gradient (best of 3)."""
+    print(f"CPU ms per step, batch {args.batch_size}, best of 3 × {args.timing_steps} steps")
+    print(f"{'K':>3} {'exact':>8} {'first-order':>12}")
+    for unroll in args.unroll:
+        row = []
+        for first_order in (False, True):
+            minigan.manual_seed(0)
+            model = Unrolled((2,), unroll=unroll, first_order=first_order)
+            batches = DataLoader(data, args.batch_size, seed=0).batches()
+            for _ in range(3):
+                model.step(next(batches))
+            best = np.inf
+            for _ in range(3):
+                cpu0 = time.process_time()
+                for _ in range(args.timing_steps):
+                    model.step(next(batches))
+                best = min(best, (time.process_time() - cpu0) / args.timing_steps)
+            row.append(1000 * best)
+        print(f"{unroll:>3} {row[0]:>8.1f} {row[1]:>12.1f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unroll", type=int, nargs="+", default=[0, 5, 10])
@@ -93,8 +119,12 @@ def main():
     parser.add_argument("--first-order", action="store_true",
                         help="train with the first-order surrogate gradient")
     parser.add_argument("--out", default="unrolled_modes.png")
+    parser.add_argument("--timing", action="store_true", help="only time a step against K")
+    parser.add_argument("--timing-steps", type=int, default=10)
     args = parser.parse_args()
     data = load_dataset("ring8")
+    if args.timing:
+        return timing(data, args)
     print(f"ring8 (radius 2, std {data.std}, 8 modes), batch {args.batch_size}, {args.steps} "
           f"steps, {'first' if args.first_order else 'second'}-order G gradient; "
           f"{args.samples} samples; probes every {args.probe_every} steps")

@@ -113,7 +113,7 @@ fake = model.G(z)
 grad0 = minigan.grad(f(theta0, fake), list(theta0), create_graph=True)   # ∇_D f at θ_D⁰
 theta1 = [(p - ETA * g).detach().requires_grad_() for p, g in zip(theta0, grad0)]
 loss1 = f(theta1, model.G(z))
-first_part = minigan.grad(-loss1, g_params, retain_graph=True)                            # −∂f/∂θ_G at θ_D¹
+first_part = minigan.grad(-loss1, g_params, retain_graph=True)          # −∂f/∂θ_G at θ_D¹
 v = [g.detach() for g in minigan.grad(loss1, theta1)]                     # ∂f/∂θ_D at θ_D¹
 mixed = minigan.grad(sum((g * w).sum() for g, w in zip(grad0, v)), g_params)
 by_hand = np.concatenate([(a.numpy() + ETA * b.numpy()).ravel()

@@ -117,8 +117,8 @@ check("∂f_PT/∂s_i by hand", g.numpy(), 4 / (5 * 4) * expected, 1e-10)
 # $$L(G(z)) = \gamma\, L(x) \quad\Longleftrightarrow\quad \frac{L(G(z))}{L(x)} = \gamma .$$
 #
 # A toy "plant" makes this concrete: hold $L(x) = 1$ and suppose the fakes' loss grows with
-# the pressure $k$, $L(G) = a + b\,k$. Then the fixed point is $k^\* = (\gamma - a)/b$, the error
-# $k_t - k^\*$ shrinks by the factor $(1 - \lambda_k b)$ each step, and the ratio settles at $\gamma$ —
+# the pressure $k$, $L(G) = a + b\,k$. Then the fixed point is $k^* = (\gamma - a)/b$, the error
+# $k_t - k^*$ shrinks by the factor $(1 - \lambda_k b)$ each step, and the ratio settles at $\gamma$ —
 # not at 1. If $a > \gamma$ (even with $k = 0$ the fakes reconstruct worse than $\gamma$ times the
 # real data) then $\gamma L(x) - L(G) < 0$ for every $k \ge 0$: $k$ is clipped at 0 and stays
 # there, the "k stuck at 0" failure of BEGAN.

@@ -12,13 +12,14 @@ energy. One ``step(batch)``:
     E(G(z)), Enc(G(z))  (D frozen)   L_G = generator_loss(..);      G ← G − Adam(∇L_G)
 
 A model of this family chooses ``energy_power`` (p) and the two losses; EBGAN adds a
-margin and the pull-away term, BEGAN a balance k updated after each step. Neither uses
-batch norm, so sampling in eval mode draws what training drew.
+margin and the pull-away term, BEGAN a balance k updated after each step. D has no
+normalisation; G may have batch norm (``g_norm``), and samples are then drawn with each
+batch's own statistics, as in training.
 """
 from minigan import optim
 from minigan.models.adversarial import AdversarialModel, frozen
 from minigan.models.losses import reconstruction_energy
-from minigan.models.networks import AutoEncoder, conv_decoder
+from minigan.models.networks import AutoEncoder, batch_statistics, conv_decoder
 from minigan.models.options import Option
 
 # The options every autoencoder GAN shares; each model puts its own defaults on them.
@@ -30,6 +31,8 @@ AUTOENCODER_OPTIONS = (
     Option("code", 32, "size of D's code Enc(x)", least=1),
     Option("width", 32, "channels of the first conv of D's encoder (and of G's last)",
            least=1),
+    Option("g_norm", "none", "normalisation in G's hidden layers (D has none)",
+           choices=("none", "batch")),
 )
 
 
@@ -46,7 +49,8 @@ class AutoencoderGAN(AdversarialModel):
 
     def build_networks(self):
         hp = self.hp
-        return (conv_decoder(hp.latent_dim, self.data_shape, hp.width, squash=True),
+        return (conv_decoder(hp.latent_dim, self.data_shape, hp.width, squash=True,
+                             norm=hp.g_norm),
                 AutoEncoder(self.data_shape, hp.width, hp.code))
 
     def build_optimizers(self):
@@ -54,7 +58,12 @@ class AutoencoderGAN(AdversarialModel):
                                    betas=(self.hp.beta1, self.hp.beta2))
 
     def generate(self, z, labels=None):
-        return self.G(z)
+        """G(z); outside training with the batch's own statistics in any batch norm (as
+        DCGAN samples by default), so sampling changes no state."""
+        if self.G.training:
+            return self.G(z)
+        with batch_statistics(self.G):
+            return self.G(z)
 
     def energy(self, x):
         """(E(x) per sample (N,), the codes Enc(x) (N, code))."""

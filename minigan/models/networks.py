@@ -279,24 +279,30 @@ def conv_encoder(data_shape, width=32, code=32):
                          nn.Linear(2 * width * h * w, code))
 
 
-def conv_decoder(code, data_shape, width=32, squash=True):
+def conv_decoder(code, data_shape, width=32, squash=True, norm="none"):
     """h (N, code) -> image (N, C, H, W), the mirror of ``conv_encoder``:
 
-        Linear(code, 2w·H/4·W/4)+ReLU → unflatten → ConvT(2w, w, 4, 2, 1)+ReLU
+        Linear(code, 2w·H/4·W/4)+[BN]+ReLU → unflatten → ConvT(2w, w, 4, 2, 1)+[BN]+ReLU
         → ConvT(w, C, 4, 2, 1) → tanh (squash) or nothing     7 → 14 → 28 on MNIST
 
     The generator of EBGAN and BEGAN (squashed into the data's [−1, 1]) and the decoder
     of their autoencoder discriminators (unsquashed, as in BEGAN: a reconstruction may
-    reach −1 exactly, where tanh's gradient vanishes).
+    reach −1 exactly, where tanh's gradient vanishes). ``norm="batch"`` puts batch norm
+    before the two hidden ReLUs (DCGAN's generator blocks, notes 000).
 
     >>> import minigan
     >>> conv_decoder(8, (1, 28, 28), width=4)(minigan.zeros(2, 8)).shape
     (2, 1, 28, 28)
     """
+    if norm not in ("none", "batch"):
+        raise ValueError(f"conv_decoder: norm must be 'none' or 'batch', found {norm!r}")
     channels, h, w = _quarter(data_shape)
-    return nn.Sequential(nn.Linear(code, 2 * width * h * w), nn.ReLU(),
+    batch = norm == "batch"
+    return nn.Sequential(nn.Linear(code, 2 * width * h * w),
+                         *([nn.BatchNorm1d(2 * width * h * w)] if batch else []), nn.ReLU(),
                          nn.Unflatten(1, (2 * width, h, w)),  # (N, 2w·h·w) -> (N, 2w, h, w)
-                         ConvTranspose2d(2 * width, width, 4, 2, 1), nn.ReLU(),
+                         ConvTranspose2d(2 * width, width, 4, 2, 1),
+                         *([BatchNorm2d(width)] if batch else []), nn.ReLU(),
                          ConvTranspose2d(width, channels, 4, 2, 1),
                          *([nn.Tanh()] if squash else []))
 
