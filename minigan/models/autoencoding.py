@@ -29,7 +29,7 @@ AUTOENCODER_OPTIONS = (
     Option("beta2", 0.999, "Adam β₂", least=0),
     Option("latent_dim", 64, "size of the noise z", least=1),
     Option("code", 32, "size of D's code Enc(x)", least=1),
-    Option("width", 32, "channels of the first conv of D's encoder (and of G's last)",
+    Option("width", 16, "channels of the first conv of D's encoder (and of G's last)",
            least=1),
     Option("g_norm", "none", "normalisation in G's hidden layers (D has none)",
            choices=("none", "batch")),
