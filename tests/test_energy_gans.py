@@ -9,7 +9,7 @@ import minigan
 from minigan.models import losses as L
 from minigan.models.began import BEGAN
 from minigan.models.ebgan import EBGAN
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 
 def squared_cosines_by_loops(s):

@@ -11,7 +11,7 @@ from minigan.gradcheck import GradcheckError
 from minigan.models.losses import g_loss_minimax
 from minigan.models.unrolled import Unrolled, adam_step, sgd_step
 from minigan.nn.functional_call import forward_with
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 
 @pytest.fixture(autouse=True)

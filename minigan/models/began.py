@@ -39,7 +39,7 @@ embedded digits (lr 3e-4, width 16, batch 32): M_global falls and k_t settles in
 >>> 0.0 <= gan.k <= 1.0
 True
 """
-from minigan.functional.math import mean
+from minigan import functional as F
 from minigan.models.autoencoding import AUTOENCODER_OPTIONS, AutoencoderGAN
 from minigan.models.losses import began_balance, began_convergence, d_loss_began
 from minigan.models.options import Option, extend
@@ -62,7 +62,7 @@ class BEGAN(AutoencoderGAN):
         return d_loss_began(real_energy, fake_energy, self.k), {}
 
     def generator_loss(self, fake_energy, fake_code):
-        return mean(fake_energy), {}
+        return F.mean(fake_energy), {}
 
     def after_step(self, real_energy, fake_energy):
         """k_{t+1} from this step's L(x) and L(G(z)); logs k_{t+1}, M_global and the

@@ -26,10 +26,10 @@ the model's state is its networks, optimisers and update counts.
 >>> sorted(gan.step({"x": minigan.rand(4, 1, 28, 28) * 2 - 1}))
 ['E(G(z))', 'E(x)', 'loss_D', 'loss_G', 'pt']
 """
+from minigan import functional as F
 from minigan.models.autoencoding import AUTOENCODER_OPTIONS, AutoencoderGAN
 from minigan.models.losses import d_loss_ebgan, pull_away_term
 from minigan.models.options import Option, extend
-from minigan.functional.math import mean
 
 
 class EBGAN(AutoencoderGAN):
@@ -47,7 +47,7 @@ class EBGAN(AutoencoderGAN):
 
     def generator_loss(self, fake_energy, fake_code):
         pt = pull_away_term(fake_code)
-        loss = mean(fake_energy)
+        loss = F.mean(fake_energy)
         if self.hp.pt_weight:
             loss = loss + self.hp.pt_weight * pt
         return loss, {"pt": pt.item()}

@@ -49,9 +49,9 @@ import math
 import numpy as np
 
 from minigan import backend, optim
+from minigan import functional as F
 from minigan.autograd import Tensor, enable_grad, grad, is_grad_enabled
 from minigan.functional.activation import sigmoid
-from minigan.functional.math import sqrt
 from minigan.models.adversarial import AdversarialModel
 from minigan.models.losses import d_loss_bce, score_stats
 from minigan.models.networks import mlp
@@ -88,7 +88,7 @@ def adam_step(theta, g, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8):
     b1, b2 = betas
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * (g * g)
-    denom = sqrt(v + SQRT_FLOOR) / math.sqrt(1 - b2 ** t) + eps
+    denom = F.sqrt(v + SQRT_FLOOR) / math.sqrt(1 - b2 ** t) + eps
     return theta - (lr / (1 - b1 ** t)) * m / denom, m, v
 
 
