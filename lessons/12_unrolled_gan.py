@@ -211,13 +211,38 @@ backend.set_default_dtype("float32")
 # on the ring of 8 Gaussians (radius 2, σ = 0.02). Both players update simultaneously from
 # the same state; $D$'s update is the same in both runs, only $G$'s objective differs. We
 # train the plain game ($K = 0$) and $K = 5$ from the same seed and count the modes holding
-# at least 1 % of the samples within $3\sigma$ (`toy_metrics`). BENCHMARKS.md has the full
-# table (three seeds, K = 0, 5, 10, with the cosine between the exact and the first-order
-# gradient, and the time per step).
+# at least 1 % of the samples within $3\sigma$ (`toy_metrics`).
+#
+# One step from the same state shows what "only $G$'s objective differs" means: $D$'s new
+# parameters are the same for $K = 0$ and $K = 5$, exactly (its gradient is taken at
+# $\theta_D^0$ in both; the unrolled copies are thrown away).
+#
+# The two training runs are an illustration, not a measurement, and the lesson checks
+# nothing about their coverage: the number of covered modes moves up and down during
+# training for both, and which run is ahead at a given step depends on the seed. Measured
+# on three seeds (BENCHMARKS.md: coverage every 1,000 steps up to 5,000), $K = 5$ and
+# $K = 10$ end with 8/8 modes on every seed and $K = 0$ on two of the three (6/8 on the
+# third); averaged over the probes, $K = 0$ covers 4.8 modes, $K = 5$ 5.9 and $K = 10$ 6.0.
+# That is a gap of about one mode, no larger than the spread between seeds, so a single
+# run of each can come out either way.
+
+# %%
+ring = load_dataset("ring8")
+one_step = {}
+for unroll in (0, 5):
+    minigan.manual_seed(1)
+    gan = Unrolled((2,), unroll=unroll)
+    gan.step(next(DataLoader(ring, 512, seed=1).batches(1)))
+    one_step[unroll] = gan
+d_gap = max(float(np.abs(a.data - b.data).max())
+            for a, b in zip(one_step[0].D.parameters(), one_step[5].D.parameters()))
+g_gap = max(float(np.abs(a.data - b.data).max())
+            for a, b in zip(one_step[0].G.parameters(), one_step[5].G.parameters()))
+print(f"after one step, K = 0 vs K = 5: D differs by {d_gap:.1e}, G by {g_gap:.1e}")
+check("one step from the same state: D's update does not depend on K", d_gap, 0.0, 0)
 
 # %%
 STEPS = 10 if QUICK else 3000
-ring = load_dataset("ring8")
 results = {}
 for unroll in (0, 5):
     minigan.manual_seed(1)
@@ -241,9 +266,6 @@ for i, unroll in enumerate((0, 5)):
            title=f"K = {unroll}: {results[unroll][1]['modes_covered']}/8 modes, step {STEPS}")
 fig.tight_layout()
 fig.savefig(f"{OUT}/ring_k0_vs_k5.png")
-if not QUICK:
-    check("K = 5 covers more modes than K = 0",
-          float(results[5][1]["modes_covered"] > results[0][1]["modes_covered"]), 1.0, 0)
 
 # %% [markdown]
 # ## Summary
