@@ -5,9 +5,10 @@ Two runs of ``--steps`` steps on mnist5k, same seed, data and recipe, λ_PT = ``
 samples per class, the entropy of the predicted-class histogram H = −Σ_c p_c log p_c
 (log 10 = 2.303 for ten equally frequent classes, 0 for one class), confidence, FID; and
 the pull-away term f_PT of the samples' codes (the mean squared cosine, lower = more
-diverse codes). The two runs go to two processes at once; each row's CPU time is that
-run's own (process time of its training). Draws ``--out``: the histograms of D's energies E(x) on the 500 held-out
-real digits and E(G(z)) on 500 samples, with the margin m, one panel per run.
+diverse codes). The two runs go to ``--workers`` processes at once; each row's CPU time
+is that run's own (process time of its training). Draws ``--out``: the histograms of D's
+energies E(x) on the 500 held-out real digits and E(G(z)) on 500 samples, with the margin
+m, one panel per run.
 
     python benchmarks/ebgan_pt.py [--steps 4000] [--pt 0.1] [--margin ...] [EBGAN options]
 """
@@ -69,6 +70,7 @@ def main():
     parser.add_argument("--code", type=int, default=32)
     parser.add_argument("--latent-dim", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="ebgan_energies.png")
     parser.add_argument("--samples-out", default=None,
                         help="also save 64 samples of each run as PATH_pt<λ>.png")
@@ -76,7 +78,7 @@ def main():
     print(f"EBGAN on mnist5k, batch {args.batch_size}, {args.steps} steps, lr {args.lr}, "
           f"margin {args.margin}, width {args.width}, code {args.code}, z {args.latent_dim}, "
           f"seed {args.seed}; 1,000 samples", flush=True)
-    with multiprocessing.Pool(2) as pool:
+    with multiprocessing.Pool(min(args.workers, 2)) as pool:
         runs = pool.starmap(run, [(args.pt, args), (0.0, args)])
     header = (f"{'λ_PT':>5} {'coverage':>8} {'entropy':>7} {'samples per class':<40} "
               f"{'conf':>5} {'FID':>6} {'f_PT':>5} {'E(x) test':>9} {'E(G(z))':>7} "
