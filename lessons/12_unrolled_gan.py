@@ -8,18 +8,23 @@
 #
 # With $f(\theta_G, \theta_D)$ the discriminator's loss (BCE on logits $l = D(\cdot;\theta_D)$)
 #
-# $$f(\theta_G, \theta_D) = \mathbb{E}_x[\mathrm{softplus}(-l(x))] + \mathbb{E}_z[\mathrm{softplus}(l(G(z)))],$$
+# $$f(\theta_G, \theta_D) = \mathbb{E}_x[\mathrm{softplus}(-l(x))]
+#   + \mathbb{E}_z[\mathrm{softplus}(l(G(z)))],$$
 #
 # $D$'s next $K$ updates on the same batch are
 #
-# $$\theta_D^0 = \theta_D, \qquad \theta_D^{k+1} = \theta_D^k - \eta\, u\big(\nabla_{\theta_D} f(\theta_G, \theta_D^k)\big),$$
+# $$\theta_D^0 = \theta_D, \qquad
+#   \theta_D^{k+1} = \theta_D^k - \eta\, u\big(\nabla_{\theta_D} f(\theta_G, \theta_D^k)\big),$$
 #
 # ($u$ the optimiser's direction: $u(g) = g$ for SGD, Adam's $\hat m / (\sqrt{\hat v} + \epsilon)$
-# for Adam) and $G$ minimises the **surrogate** $f_K(\theta_G) = -f(\theta_G, \theta_D^K(\theta_G))$.
+# for Adam) and $G$ minimises the **surrogate**
+# $f_K(\theta_G) = -f(\theta_G, \theta_D^K(\theta_G))$.
 # Every $\theta_D^k$ depends on $\theta_G$, so by the chain rule
 #
-# $$\nabla_{\theta_G} f_K = -\underbrace{\frac{\partial f}{\partial \theta_G}(\theta_G, \theta_D^K)}_{\text{first-order part}}
-#   \;-\; \Big(\frac{d\theta_D^K}{d\theta_G}\Big)^{\!\top} \frac{\partial f}{\partial \theta_D}(\theta_G, \theta_D^K).$$
+# $$\nabla_{\theta_G} f_K =
+#   -\underbrace{\frac{\partial f}{\partial \theta_G}(\theta_G, \theta_D^K)}_{\text{first order}}
+#   \;-\; \Big(\frac{d\theta_D^K}{d\theta_G}\Big)^{\!\top}
+#   \frac{\partial f}{\partial \theta_D}(\theta_G, \theta_D^K).$$
 #
 # The second term needs $\partial/\partial\theta_G$ of $D$'s gradients: the inner gradients are
 # taken with `create_graph=True` and differentiated again (double backprop, lesson 00).
@@ -93,9 +98,9 @@ check("K = 0: ∇f_0 = ∇ E log(1 − D(G(z)))", model.generator_gradient(real,
 #   \qquad v = \frac{\partial f}{\partial\theta_D}(\theta_G, \theta_D^1).$$
 #
 # The mixed second derivative times $v$ is one more backward pass: differentiate
-# $\langle \nabla_{\theta_D} f(\theta_G, \theta_D),\, v\rangle$ (with $v$ held constant) with respect to
-# $\theta_G$. We build both parts by hand with `forward_with` (the network at other weights)
-# and compare with the model.
+# $\langle \nabla_{\theta_D} f(\theta_G, \theta_D),\, v\rangle$ (with $v$ held constant) with
+# respect to $\theta_G$. We build both parts by hand with `forward_with` (the network at
+# other weights) and compare with the model.
 
 # %%
 ETA = 0.5
@@ -206,12 +211,12 @@ backend.set_default_dtype("float32")
 # %% [markdown]
 # ## 6. Training on the ring: K = 0 against K = 5
 #
-# The reference recipe (Metz et al.): $G$ and $D$ with two tanh layers of 128, $z \in
-# \mathbb{R}^{256}$, batch 512, Adam with $\beta_1 = 0.5$, lr $10^{-4}$ for $D$ and $10^{-3}$ for $G$,
-# on the ring of 8 Gaussians (radius 2, σ = 0.02). Both players update simultaneously from
-# the same state; $D$'s update is the same in both runs, only $G$'s objective differs. We
-# train the plain game ($K = 0$) and $K = 5$ from the same seed and count the modes holding
-# at least 1 % of the samples within $3\sigma$ (`toy_metrics`).
+# The reference recipe (Metz et al.): $G$ and $D$ with two tanh layers of 128,
+# $z \in \mathbb{R}^{256}$, batch 512, Adam with $\beta_1 = 0.5$, lr $10^{-4}$ for $D$ and
+# $10^{-3}$ for $G$, on the ring of 8 Gaussians (radius 2, σ = 0.02). Both players update
+# simultaneously from the same state; $D$'s update is the same in both runs, only $G$'s
+# objective differs. We train the plain game ($K = 0$) and $K = 5$ from the same seed and
+# count the modes holding at least 1 % of the samples within $3\sigma$ (`toy_metrics`).
 #
 # One step from the same state shows what "only $G$'s objective differs" means: $D$'s new
 # parameters are the same for $K = 0$ and $K = 5$, exactly (its gradient is taken at

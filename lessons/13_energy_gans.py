@@ -69,7 +69,8 @@ check("∂L_D/∂E(G(z_j)) = −1/N below m, 0 above", g_fake.numpy(), [-1 / 4, 
 #
 # With $s_i = \mathrm{Enc}(G(z_i))$ the codes of a batch of fakes,
 #
-# $$f_{PT} = \frac{1}{N(N-1)} \sum_{i \ne j} \left(\frac{s_i^\top s_j}{\lVert s_i\rVert\,\lVert s_j\rVert}\right)^2 .$$
+# $$f_{PT} = \frac{1}{N(N-1)} \sum_{i \ne j}
+#   \left(\frac{s_i^\top s_j}{\lVert s_i\rVert\,\lVert s_j\rVert}\right)^2 .$$
 #
 # It is 0 when the codes are mutually orthogonal and 1 when they all lie on one line. The
 # **square** matters: two codes pointing in opposite directions describe the same kind of
@@ -117,11 +118,11 @@ check("∂f_PT/∂s_i by hand", g.numpy(), 4 / (5 * 4) * expected, 1e-10)
 # $$L(G(z)) = \gamma\, L(x) \quad\Longleftrightarrow\quad \frac{L(G(z))}{L(x)} = \gamma .$$
 #
 # A toy "plant" makes this concrete: hold $L(x) = 1$ and suppose the fakes' loss grows with
-# the pressure $k$, $L(G) = a + b\,k$. Then the fixed point is $k^* = (\gamma - a)/b$, the error
-# $k_t - k^*$ shrinks by the factor $(1 - \lambda_k b)$ each step, and the ratio settles at $\gamma$ —
-# not at 1. If $a > \gamma$ (even with $k = 0$ the fakes reconstruct worse than $\gamma$ times the
-# real data) then $\gamma L(x) - L(G) < 0$ for every $k \ge 0$: $k$ is clipped at 0 and stays
-# there, the "k stuck at 0" failure of BEGAN.
+# the pressure $k$, $L(G) = a + b\,k$. Then the fixed point is $k^* = (\gamma - a)/b$, the
+# error $k_t - k^*$ shrinks by the factor $(1 - \lambda_k b)$ each step, and the ratio settles
+# at $\gamma$ — not at 1. If $a > \gamma$ (even with $k = 0$ the fakes reconstruct worse than
+# $\gamma$ times the real data) then $\gamma L(x) - L(G) < 0$ for every $k \ge 0$: $k$ is
+# clipped at 0 and stays there, the "k stuck at 0" failure of BEGAN.
 
 # %%
 def simulate(gamma, a, b, lam=0.05, steps=400):
@@ -246,8 +247,9 @@ fig.savefig(f"{OUT}/ebgan_energies.png")
 # %% [markdown]
 # ## Summary
 #
-# * EBGAN: $\partial L_D/\partial E(x) = 1/N$ always, $\partial L_D/\partial E(G(z)) = -1/N$ only below
-#   the margin. The pull-away term is the mean *squared* cosine of the fakes' codes.
+# * EBGAN: $\partial L_D/\partial E(x) = 1/N$ always, $\partial L_D/\partial E(G(z)) = -1/N$
+#   only below the margin. The pull-away term is the mean *squared* cosine of the fakes' codes.
 # * BEGAN: $k_t$ is a proportional controller whose fixed point is $L(G(z)) = \gamma L(x)$; it
 #   holds the ratio at $\gamma$, not at 1, and stays clipped at 0 when the fakes cannot reach
-#   $\gamma L(x)$ even unopposed. $M_{global} = L(x) + |\gamma L(x) - L(G(z))|$ measures convergence.
+#   $\gamma L(x)$ even unopposed. $M_{global} = L(x) + |\gamma L(x) - L(G(z))|$ measures
+#   convergence.
