@@ -18,6 +18,11 @@ tensor: a batch of scalar scores (N, 1) or a PatchGAN map (N, 1, H, W) alike.
     hinge         E relu(1 − D(x)) + E relu(1 + D(G(z)))    −E D(G(z))
 
 ``LOSSES[name]`` gives the (discriminator loss, generator loss) pair of each family.
+
+The energy-based GANs (notes 003, "EBGAN, BEGAN") score a sample by an autoencoder's
+per-sample reconstruction error E(·) (``reconstruction_energy``) instead of a logit:
+EBGAN's margin loss ``d_loss_ebgan`` and ``pull_away_term``; BEGAN's ``d_loss_began``,
+its balance ``began_balance`` (k_t) and its convergence measure ``began_convergence``.
 """
 import numpy as np
 
@@ -230,6 +235,112 @@ def g_loss_hinge(fake_scores):
     """Hinge generator loss: L_G = −E[D(G(z))] (the Wasserstein generator loss),
     ∂L_G/∂D(G(z)) = −1/n."""
     return g_loss_wasserstein(fake_scores)
+
+
+# ==================== energy-based GANs: EBGAN, BEGAN (notes 003) ====================
+
+def reconstruction_energy(reconstruction, x, p=2):
+    """Per-sample energy of an autoencoder discriminator, the mean p-th power error over
+    the M = C·H·W numbers of a sample: EBGAN's mean squared error (p = 2), BEGAN's mean
+    absolute error (p = 1),
+
+        E(x) = (1/M) Σ_i |D(x)_i − x_i|^p,   ∂E/∂D(x)_i = (p/M)|D(x)_i − x_i|^{p−1} sign(·)
+
+    (for p = 1: sign(D(x)_i − x_i)/M). Returns (N,).
+
+    >>> import minigan
+    >>> r, x = minigan.tensor([[1.0, 2.0], [0.0, 0.0]]), minigan.tensor([[0.0, 0.0], [0.0, 1.0]])
+    >>> reconstruction_energy(r, x).data.tolist(), reconstruction_energy(r, x, p=1).data.tolist()
+    ([2.5, 0.5], [1.5, 0.5])
+    """
+    if reconstruction.shape != x.shape:
+        raise ValueError(f"reconstruction_energy: the reconstruction has shape "
+                         f"{reconstruction.shape}, the input {x.shape}")
+    if p not in (1, 2):
+        raise ValueError(f"reconstruction_energy: p must be 1 or 2, found {p!r}")
+    error = reconstruction - x
+    error = abs(error) if p == 1 else error * error
+    return mean(error.reshape(x.shape[0], -1), axis=1)  # (N, C, H, W) -> (N, M) -> (N,)
+
+
+def d_loss_ebgan(real_energy, fake_energy, margin):
+    """EBGAN's discriminator loss (Zhao et al. 2017), E the per-sample energies:
+
+        L_D = E_x[E(x)] + E_z[max(0, m − E(G(z)))],
+        ∂L_D/∂E(x_i) = 1/N,   ∂L_D/∂E(G(z_j)) = −[E(G(z_j)) < m]/N:
+
+    D lowers the energy of real samples and raises that of fakes, but only up to the
+    margin m: a fake whose energy is already ≥ m gives D no gradient.
+
+    >>> import minigan
+    >>> d_loss_ebgan(minigan.tensor([0.5, 1.5]), minigan.tensor([0.25, 3.0]), margin=1.0).item()
+    1.375
+    """
+    return mean(real_energy) + mean(relu(margin - fake_energy))
+
+
+def pull_away_term(codes):
+    """EBGAN's pull-away term on a batch of N ≥ 2 codes s_i (N, d), the mean squared
+    cosine between distinct samples' codes:
+
+        f_PT = 1/(N(N−1)) Σ_{i≠j} c_ij²,   c_ij = ŝ_iᵀŝ_j,   ŝ_i = s_i/‖s_i‖
+
+    (squared, as in the paper: the sign of a cosine says nothing about diversity; f_PT is
+    0 for orthogonal codes and 1 when all are parallel or antiparallel). c_ij and c_ji
+    both hold s_i, so
+        ∂f_PT/∂s_i = 4/(N(N−1)) Σ_{j≠i} c_ij (I − ŝ_iŝ_iᵀ) ŝ_j / ‖s_i‖.
+
+    >>> import minigan
+    >>> pull_away_term(minigan.tensor([[1.0, 0.0], [-2.0, 0.0]])).item()   # c = −1, c² = 1
+    1.0
+    """
+    if codes.ndim != 2 or codes.shape[0] < 2:
+        raise ValueError(f"pull_away_term: expected codes (N, d) with N >= 2, found "
+                         f"{codes.shape}")
+    n = codes.shape[0]
+    # The tiny constant keeps ‖s‖ differentiable at s = 0 (d√u/du = ∞ at u = 0).
+    unit = codes / sqrt(sum(codes * codes, axis=1, keepdims=True) + 1e-12)  # (N, d)
+    cosines = unit @ unit.T                                                  # (N, N)
+    xp = backend.get_array_module(codes.data)
+    off_diagonal = Tensor(1 - xp.eye(n, dtype=codes.dtype))  # drops c_ii = 1
+    return sum(cosines * cosines * off_diagonal) / (n * (n - 1))
+
+
+def d_loss_began(real_loss, fake_loss, k):
+    """BEGAN's discriminator loss (Berthelot et al. 2017), L(·) the per-sample L1
+    reconstruction losses and k ∈ [0, 1] the balance (a constant of the step):
+
+        L_D = E[L(x)] − k·E[L(G(z))],   ∂L_D/∂L(x_i) = 1/N,   ∂L_D/∂L(G(z_j)) = −k/N.
+
+    >>> import minigan
+    >>> d_loss_began(minigan.tensor([1.0, 3.0]), minigan.tensor([4.0]), k=0.25).item()
+    1.0
+    """
+    return mean(real_loss) - k * mean(fake_loss)
+
+
+def began_balance(k, real_loss, fake_loss, gamma, lambda_k):
+    """BEGAN's proportional control of k (floats: the batch means L(x), L(G(z))):
+
+        k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1).
+
+    k stops moving when L(G(z)) = γ L(x): the control holds the ratio L(G(z))/L(x) at γ,
+    the diversity ratio, not at 1.
+
+    >>> began_balance(0.5, real_loss=2.0, fake_loss=0.5, gamma=0.5, lambda_k=0.1)
+    0.55
+    """
+    return min(max(k + lambda_k * (gamma * real_loss - fake_loss), 0.0), 1.0)
+
+
+def began_convergence(real_loss, fake_loss, gamma):
+    """BEGAN's global convergence measure (floats): M = L(x) + |γ L(x) − L(G(z))|, low
+    when D reconstructs real data well and the two losses are in balance.
+
+    >>> began_convergence(2.0, 0.5, gamma=0.5)
+    2.5
+    """
+    return real_loss + abs(gamma * real_loss - fake_loss)
 
 
 # ==================== registry ====================

@@ -214,6 +214,18 @@ def mlp_discriminator(in_features, hidden=128, depth=2):
                          nn.Linear(hidden, 1))
 
 
+def mlp(in_features, out_features, hidden=128, depth=2, activation=nn.Tanh):
+    """x -> (Linear+activation) × depth -> Linear: the unrolled GAN's networks (Metz et al.'s
+    toy G and D: two tanh layers of 128), G with out_features = 2, D with 1.
+
+    >>> import minigan
+    >>> mlp(256, 2)(minigan.randn(5, 256)).shape
+    (5, 2)
+    """
+    return nn.Sequential(*_hidden_layers(in_features, hidden, depth, activation),
+                         nn.Linear(hidden, out_features))
+
+
 def _hidden_layers(in_features, hidden, depth, activation):
     layers = []
     for i in range(depth):
@@ -237,3 +249,78 @@ def batch_statistics(module):
         module.train(was_training)
         for buffer, data in saved:
             buffer.data[...] = data
+
+
+# ==================== autoencoder discriminators (EBGAN, BEGAN) ====================
+
+def _quarter(data_shape):
+    """(C, H/4, W/4): the feature map an image is encoded to by two stride-2 convolutions."""
+    channels, h, w = data_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"the autoencoder networks halve the image twice: expected H and W "
+                         f"divisible by 4 (28×28, 32×32, 64×64, ...), found {h}×{w}")
+    return channels, h // 4, w // 4
+
+
+def conv_encoder(data_shape, width=32, code=32):
+    """x (N, C, H, W) -> code h (N, code):
+
+        Conv(C, w, 4, 2, 1)+LReLU(0.2) → Conv(w, 2w, 4, 2, 1)+LReLU → flatten
+        → Linear(2w·H/4·W/4, code)                       28 → 14 → 7 on MNIST
+
+    >>> import minigan
+    >>> conv_encoder((1, 28, 28), width=4, code=8)(minigan.zeros(2, 1, 28, 28)).shape
+    (2, 8)
+    """
+    channels, h, w = _quarter(data_shape)
+    return nn.Sequential(Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
+                         Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+                         nn.Flatten(),  # (N, 2w, H/4, W/4) -> (N, 2w·H/4·W/4)
+                         nn.Linear(2 * width * h * w, code))
+
+
+def conv_decoder(code, data_shape, width=32, squash=True, norm="none"):
+    """h (N, code) -> image (N, C, H, W), the mirror of ``conv_encoder``:
+
+        Linear(code, 2w·H/4·W/4)+[BN]+ReLU → unflatten → ConvT(2w, w, 4, 2, 1)+[BN]+ReLU
+        → ConvT(w, C, 4, 2, 1) → tanh (squash) or nothing     7 → 14 → 28 on MNIST
+
+    The generator of EBGAN and BEGAN (squashed into the data's [−1, 1]) and the decoder
+    of their autoencoder discriminators (unsquashed, as in BEGAN: a reconstruction may
+    reach −1 exactly, where tanh's gradient vanishes). ``norm="batch"`` puts batch norm
+    before the two hidden ReLUs (DCGAN's generator blocks, notes 000).
+
+    >>> import minigan
+    >>> conv_decoder(8, (1, 28, 28), width=4)(minigan.zeros(2, 8)).shape
+    (2, 1, 28, 28)
+    """
+    if norm not in ("none", "batch"):
+        raise ValueError(f"conv_decoder: norm must be 'none' or 'batch', found {norm!r}")
+    channels, h, w = _quarter(data_shape)
+    batch = norm == "batch"
+    return nn.Sequential(nn.Linear(code, 2 * width * h * w),
+                         *([nn.BatchNorm1d(2 * width * h * w)] if batch else []), nn.ReLU(),
+                         nn.Unflatten(1, (2 * width, h, w)),  # (N, 2w·h·w) -> (N, 2w, h, w)
+                         ConvTranspose2d(2 * width, width, 4, 2, 1),
+                         *([BatchNorm2d(width)] if batch else []), nn.ReLU(),
+                         ConvTranspose2d(width, channels, 4, 2, 1),
+                         *([nn.Tanh()] if squash else []))
+
+
+class AutoEncoder(nn.Module):
+    """D of the energy-based GANs: x -> (reconstruction Dec(Enc(x)), code Enc(x)).
+
+    >>> import minigan
+    >>> ae = AutoEncoder((1, 28, 28), width=4, code=8)
+    >>> [t.shape for t in ae(minigan.zeros(2, 1, 28, 28))]
+    [(2, 1, 28, 28), (2, 8)]
+    """
+
+    def __init__(self, data_shape, width=32, code=32):
+        super().__init__()
+        self.encoder = conv_encoder(data_shape, width, code)
+        self.decoder = conv_decoder(code, data_shape, width, squash=False)
+
+    def forward(self, x):
+        code = self.encoder(x)
+        return self.decoder(code), code
