@@ -1,7 +1,6 @@
 """Progressive GAN's layers (minigan/nn/progressive.py): forward against slow references
 written from the formulas, hand-derived derivatives, first and second derivatives against
 finite differences (WGAN-GP's penalty differentiates the critic through them)."""
-import doctest
 import math
 
 import numpy as np
@@ -11,7 +10,6 @@ import minigan
 from minigan import gradcheck, gradgradcheck
 from minigan.functional import conv2d
 from minigan.functional.conv_reference import conv2d_reference
-from minigan.nn import progressive
 from minigan.nn.progressive import (EqualizedConv2d, EqualizedLinear, MinibatchStdDev,
                                     PixelNorm, fade_in)
 from tests.helpers import randn64
@@ -158,8 +156,3 @@ def test_fade_in_checks_its_arguments():
         fade_in(minigan.zeros(2), minigan.ones(2), 1.5)
     with pytest.raises(ValueError, match="one shape"):
         fade_in(minigan.zeros(2), minigan.ones(3), 0.5)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(progressive)
-    assert result.failed == 0 and result.attempted > 0
