@@ -65,13 +65,19 @@ def build_parser():
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL",
                                   title="models")
     common = _training_options()
+    parser.model_parsers = {}
     for name, cls in MODELS.items():
         sub = models.add_parser(name, parents=[common], help=_summary(cls),
                                 description=_summary(cls))
         group = sub.add_argument_group(f"{name} options")
+        if cls.presets:
+            group.add_argument("--preset", choices=sorted(cls.presets), default=None,
+                               help="start from this named set of option values (flags "
+                                    "given explicitly still win)")
         for option in cls.options:
             option.add_to(group)
         sub.set_defaults(model_options=[option.name for option in cls.options])
+        parser.model_parsers[name] = sub
 
     sample = commands.add_parser("sample", help="draw samples from a trained model",
                                  description="Save a model's samples from a checkpoint: a "
@@ -271,10 +277,20 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
             "download": cmd_download, "list": cmd_list}
 
 
-def main(argv=None):
-    """Run the command line ``argv`` (default sys.argv[1:]); returns the exit status."""
+def parse_args(argv=None):
+    """The parsed command line. ``train MODEL --preset NAME`` makes the preset's values the
+    defaults of their flags and parses again, so flags given explicitly win."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "preset", None) is not None:
+        parser.model_parsers[args.model].set_defaults(**MODELS[args.model].presets[args.preset])
+        args = parser.parse_args(argv)
+    return args
+
+
+def main(argv=None):
+    """Run the command line ``argv`` (default sys.argv[1:]); returns the exit status."""
+    args = parse_args(argv)
     from minigan.train import TrainingDiverged
 
     try:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import cli
+from minigan import cli, nn
 from minigan.data import ring8
 from minigan.models import MODELS, get_model
 from minigan.models import networks as B
@@ -13,6 +13,7 @@ from minigan.models.conditioning import OneHot, one_hot
 from minigan.nn.conv import Conv2d, ConvTranspose2d
 from minigan.nn.norm import BatchNorm2d, LayerNorm
 from minigan.nn.resize import Upsample
+from minigan.nn.spectral import SNConv2d, SNLinear
 
 MINE = ["dcgan", "wgan", "wgan-gp", "cgan"]
 SMALL = dict(width=8, hidden=16)
@@ -328,3 +329,82 @@ def test_cli_train_and_sample_one_label(tmp_path, capsys):
     grid = tmp_path / "three.png"
     assert cli.main(["sample", str(run), "--label", "3", "--n", "4", "--out", str(grid)]) == 0
     assert grid.exists()
+
+
+# ==================== the recipe's ingredients and the notes preset (issue 22) ====================
+
+NOTES_DCGAN = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, "k": 1,
+               "ema": 0.0, "spectral_norm": False, "latent_dim": 64,
+               "upsample": "convtranspose", "norm": "batch", "width": 64, "d_width": None,
+               "sample_bn": "batch"}
+
+
+def test_the_notes_preset_is_the_notes_dcgan_and_cgan_keeps_it():
+    """--preset notes: the notes' DCGAN listing (notes 000) — G 64, D 16/32 channels with
+    batch norm, BCE, Adam(2e-4, β = (0.5, 0.999)), one D step per G step, z of 64, no
+    weight average, no spectral norm; cgan's defaults are those values (its D as wide as
+    G, the notes' CGAN)."""
+    DCGAN, CGAN = get_model("dcgan"), get_model("cgan")
+    assert DCGAN.presets["notes"] == NOTES_DCGAN
+    notes = DCGAN((1, 28, 28), **DCGAN.presets["notes"])
+    assert discriminator_channels(notes) == [16, 32, 1]
+    assert sum(isinstance(m, BatchNorm2d) for m in notes.D.modules()) == 2
+    assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in notes.D.modules())
+    assert sorted(notes.networks) == ["D", "G"] and notes.G_ema is None
+    for net in ("G", "D"):
+        group = notes.optimizers[net].param_groups[0]
+        assert type(notes.optimizers[net]).__name__ == "Adam"
+        assert (group["lr"], group["betas"]) == (2e-4, (0.5, 0.999))
+    cgan = build("cgan")
+    assert {k: v for k, v in cgan.config().items() if k in NOTES_DCGAN} \
+        == {**NOTES_DCGAN, "width": 8}        # SMALL's width
+    assert discriminator_channels(CGAN((1, 28, 28), 10)) == [64, 128, 1]
+
+
+def test_lr_d_sets_the_discriminator_learning_rate_alone():
+    gan = build("dcgan", lr=1e-4, lr_d=4e-4)
+    assert gan.optimizers["G"].param_groups[0]["lr"] == 1e-4
+    assert gan.optimizers["D"].param_groups[0]["lr"] == 4e-4
+    same = build("dcgan", lr=3e-4, lr_d=None)
+    assert same.optimizers["D"].param_groups[0]["lr"] == 3e-4
+    with pytest.raises(ValueError, match="lr_d must be a number >= 0, found -1"):
+        build("dcgan", lr_d=-1)
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (2,)])
+def test_spectral_norm_option_normalises_every_layer_of_d_only(shape):
+    gan = build("dcgan", shape=shape, spectral_norm=True, norm="none")
+    layers = [m for m in gan.D.modules() if isinstance(m, (Conv2d, nn.Linear))]
+    assert layers and all(isinstance(m, (SNConv2d, SNLinear)) for m in layers)
+    assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in gan.G.modules())
+    plain = build("dcgan", shape=shape, spectral_norm=False)
+    assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in plain.D.modules())
+
+
+def test_ema_averages_g_after_each_g_update_and_samples_come_from_it():
+    """θ̄ ← θ̄ + (1 − β_t)(θ − θ̄), β_t = min(ema, (1 + t)/(10 + t)) after G's t-th update
+    (t from 0), only on G's turns (k = 2: every second step); sample() decodes with θ̄."""
+    gan = build("dcgan", ema=0.5, k=2)
+    assert sorted(gan.networks) == ["D", "G", "G_ema"]
+    params = lambda net: [p.numpy().copy() for p in net.parameters()]
+    average = params(gan.G)                       # the average starts at G's initial weights
+    assert all(not p.requires_grad for p in gan.G_ema.parameters())
+    x = images(8, "cpu")
+    for step in range(4):
+        gan.step({"x": x})
+        if step % 2 == 1:                         # a G update: t = 0, then 1
+            t = gan.g_updates - 1
+            decay = min(0.5, (1 + t) / (10 + t))
+            average = [a + (1 - decay) * (p - a) for a, p in zip(average, params(gan.G))]
+        for a, e in zip(params(gan.G_ema), average):
+            np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+    z = gan.noise(5)
+    plain = build("dcgan", ema=0.0, k=2)
+    plain.G.load_state_dict(gan.G_ema.state_dict())
+    np.testing.assert_allclose(gan.sample(5, noise=z).numpy(), plain.sample(5, noise=z).numpy(),
+                               atol=1e-6)
+    assert np.abs(gan.sample(5, noise=z).numpy()
+                  - build("dcgan", ema=0.0).sample(5, noise=z).numpy()).max() > 1e-4
+    assert gan.G is not gan.G_ema and gan.G.training
+    with pytest.raises(ValueError, match=r"ema must be a number >= 0 and < 1, found 1"):
+        build("dcgan", ema=1)

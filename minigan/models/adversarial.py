@@ -22,6 +22,7 @@ its own (``build_networks``, as the vanilla GAN does). A class-conditional model
 the labels to both networks.
 """
 import contextlib
+import copy
 
 import numpy as np
 
@@ -78,6 +79,12 @@ class AdversarialModel(Model):
         self.G, self.D = (net.to(self.device) for net in self.build_networks())
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = self.build_optimizers()
+        # The weight average samples are drawn from (a model declaring the "ema" option);
+        # a network of the state, so checkpoints keep it and a resume continues it exactly.
+        self.G_ema = None
+        if self.hp.get("ema"):
+            self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
+            self.networks["G_ema"] = self.G_ema
         family = self.loss_family()
         self.d_loss, self.g_loss = get_losses(family)
         self.probabilities = family in ("bce", "minimax")  # D's scores are logits of D(·)
@@ -100,14 +107,16 @@ class AdversarialModel(Model):
         """(G, D): DCGAN's conv nets for images, MLPs for points (``networks.py``), with the
         condition's extra inputs."""
         hp, extra = self.hp, self.condition.extra
+        spectral = bool(hp.get("spectral_norm"))
         if self.data_kind == "points":
             return (mlp_generator(hp.latent_dim + extra, self.num_features, hp.hidden, hp.depth),
-                    mlp_discriminator(self.num_features + extra, hp.hidden, hp.depth))
+                    mlp_discriminator(self.num_features + extra, hp.hidden, hp.depth,
+                                      spectral))
         d_width = hp.d_width or self.default_d_width(self.data_shape, hp.width)
         return (dcgan_init_(dcgan_generator(hp.latent_dim + extra, self.data_shape, hp.width,
                                             hp.upsample)),
                 dcgan_init_(dcgan_discriminator(self.data_shape[0] + extra, self.data_shape,
-                                                d_width, hp.norm)))
+                                                d_width, hp.norm, spectral)))
 
     @classmethod
     def default_d_width(cls, data_shape, width):
@@ -155,6 +164,8 @@ class AdversarialModel(Model):
         self.d_updates += 1
         if generator_turn:
             logs.update(self.generator_step(fake, labels))
+            if self.G_ema is not None:
+                self.update_ema()
             self.g_updates += 1
         return logs
 
@@ -184,6 +195,19 @@ class AdversarialModel(Model):
             self.optimizers["G"].step()
         return {"loss_G": loss.item()}
 
+    def update_ema(self):
+        """θ̄ ← θ̄ + (1 − β_t)(θ − θ̄) for every parameter θ of G and its average θ̄ in
+        G_ema, after G's update number t (from 0), with β_t = min(ema, (1 + t)/(10 + t)):
+        the average forgets the random initial weights within the first ~100 updates
+        instead of ~1/(1 − ema). Buffers (batch-norm running statistics) are copied."""
+        t = self.g_updates
+        decay = min(self.hp.ema, (1 + t) / (10 + t))
+        with no_grad():
+            for average, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                average.data += (1 - decay) * (p.data - average.data)
+            for average, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                average.data[...] = b.data
+
     # ---- sampling ----
     def sample(self, n, condition=None, noise=None):
         """n samples G(z), no graph, G in eval mode: images in [−1, 1] (n, C, H, W) or
@@ -204,8 +228,21 @@ class AdversarialModel(Model):
         if z.shape != (n, self.hp.latent_dim):
             raise ValueError(f"{self.name}: expected noise of shape {(n, self.hp.latent_dim)}, "
                              f"found {z.shape}")
-        with eval_mode(self.G), no_grad():
+        with self._averaged_generator(), eval_mode(self.G), no_grad():
             return self.generate(z, labels)
+
+    @contextlib.contextmanager
+    def _averaged_generator(self):
+        """Inside the block ``self.G`` is G's weight average G_ema when the model keeps
+        one, so every ``generate`` (a model's own too) samples the average."""
+        if self.G_ema is None:
+            yield
+            return
+        trained, self.G = self.G, self.G_ema
+        try:
+            yield
+        finally:
+            self.G = trained
 
     def _labels(self, n, condition):
         if self.condition.num_classes is None:

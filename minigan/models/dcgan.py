@@ -28,6 +28,13 @@ from minigan.models.losses import LOSSES
 from minigan.models.networks import NETWORK_OPTIONS
 from minigan.models.options import Option
 
+# The notes' DCGAN (notes 000's listing), every option of its networks and training at the
+# listing's value: ``--preset notes``, ``DCGAN(shape, **DCGAN.presets["notes"])``. d_width
+# none: D's first block a quarter of G's width on 28×28 digits (16 beside 64).
+NOTES = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, "k": 1,
+         "ema": 0.0, "spectral_norm": False, "latent_dim": 64, "upsample": "convtranspose",
+         "norm": "batch", "width": 64, "d_width": None, "sample_bn": "batch"}
+
 
 class DCGAN(AdversarialModel):
     """Deep convolutional GAN: conv nets, BN, Adam(2e-4, β₁ 0.5); BCE, LSGAN or hinge loss."""
@@ -36,12 +43,21 @@ class DCGAN(AdversarialModel):
         Option("loss", "bce", "bce: non-saturating BCE; minimax: G minimises "
                "log(1 - D(G(z))); lsgan: least squares; hinge",
                choices=tuple(f for f in LOSSES if f != "wasserstein")),
-        Option("lr", 2e-4, "Adam learning rate of G and D", least=0),
+        Option("lr", 2e-4, "Adam learning rate of G (and of D unless lr_d is given)", least=0),
+        Option("lr_d", None, "Adam learning rate of D (none: lr); a larger one than G's is "
+               "the two time-scale update rule, TTUR", least=0, type=float),
         Option("beta1", 0.5, "Adam β₁", least=0),
         Option("beta2", 0.999, "Adam β₂", least=0),
         Option("k", 1, "discriminator updates per generator update", least=1),
+        Option("ema", 0.0, "decay of the moving average of G's weights that samples are "
+               "drawn from (0: sample G itself)", least=0, below=1),
+        Option("spectral_norm", False, "divide each of D's weights by its largest singular "
+               "value (spectral normalisation)"),
     ) + NETWORK_OPTIONS
+    presets = {"notes": NOTES}
 
     def build_optimizers(self):
-        return self.optimizer_pair(optim.Adam, lr=self.hp.lr,
-                                   betas=(self.hp.beta1, self.hp.beta2))
+        betas = (self.hp.beta1, self.hp.beta2)
+        lr_d = self.hp.lr if self.hp.lr_d is None else self.hp.lr_d
+        return {"G": optim.Adam(self.G.parameters(), lr=self.hp.lr, betas=betas),
+                "D": optim.Adam(self.D.parameters(), lr=lr_d, betas=betas)}
