@@ -334,7 +334,7 @@ def test_cli_train_and_sample_one_label(tmp_path, capsys):
 # ==================== the recipe's ingredients and the notes preset (issue 22) ====================
 
 NOTES_DCGAN = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, "k": 1,
-               "ema": 0.0, "spectral_norm": False, "latent_dim": 64,
+               "ema": 0.0, "spectral_norm": False, "clusters": 0, "latent_dim": 64,
                "upsample": "convtranspose", "norm": "batch", "width": 64, "d_width": None,
                "sample_bn": "batch"}
 
@@ -351,6 +351,7 @@ def test_the_notes_preset_is_the_notes_dcgan_and_cgan_keeps_it():
     assert sum(isinstance(m, BatchNorm2d) for m in notes.D.modules()) == 2
     assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in notes.D.modules())
     assert sorted(notes.networks) == ["D", "G"] and notes.G_ema is None
+    assert notes.clusters is None and type(notes.condition).__name__ == "Unconditioned"
     for net in ("G", "D"):
         group = notes.optimizers[net].param_groups[0]
         assert type(notes.optimizers[net]).__name__ == "Adam"
@@ -408,3 +409,60 @@ def test_ema_averages_g_after_each_g_update_and_samples_come_from_it():
     assert gan.G is not gan.G_ema and gan.G.training
     with pytest.raises(ValueError, match=r"ema must be a number >= 0 and < 1, found 1"):
         build("dcgan", ema=1)
+
+
+def test_clusters_condition_both_networks_on_k_means_labels_of_the_real_batch():
+    """clusters K: G's input is [z, onehot(k)], D's input has K one-hot planes (as cgan's
+    labels); the labels of a real batch are its nearest centroids, and G's update uses
+    them, so fakes are drawn per cluster as often as the data falls in it."""
+    gan = build("dcgan", clusters=3, latent_dim=4)
+    assert sorted(gan.networks) == ["D", "G", "clusters"] and not gan.conditional
+    assert next(m for m in gan.D.modules() if isinstance(m, Conv2d)).in_channels == 1 + 3
+    assert next(m for m in gan.G.modules()
+                if isinstance(m, ConvTranspose2d)).in_channels == 4 + 3
+    x = images(6, "cpu")
+    gan.step({"x": x})
+    flat = x.numpy().reshape(6, -1)       # the first 3 samples seed the 3 centroids
+    seeded = ((flat[:, None] - flat[None, :3]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(gan.clusters.counts.numpy(), np.bincount(seeded, minlength=3))
+    np.testing.assert_allclose(gan.clusters.centroids.numpy(),
+                               [flat[seeded == j].mean(0) for j in range(3)], atol=1e-6)
+    centroids = gan.clusters.centroids.numpy()
+    nearest = ((flat[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    gan.clusters.eval()
+    np.testing.assert_array_equal(gan.clusters(x).numpy(), nearest)
+    with pytest.raises(ValueError, match="dcgan is not conditional"):
+        gan.sample(2, minigan.tensor([0, 1]))
+    with pytest.raises(ValueError, match="cgan: clusters must be 0"):
+        build("cgan", clusters=3)
+    with pytest.raises(ValueError, match="clusters must be 0 or >= 2, found 1"):
+        build("dcgan", clusters=1)
+
+
+def test_cluster_samples_follow_the_cluster_frequencies():
+    """Inverse-CDF draws: with counts (0, 3, 1) the frequencies are (0, ¾, ¼); a uniform u
+    picks cluster 1 for u < ¾, cluster 2 above."""
+    gan = build("dcgan", clusters=3)
+    gan.clusters.counts.data[...] = [0, 3, 1]
+    picked = gan._clusters_at(minigan.tensor([0.0, 0.5, 0.7499, 0.75, 0.99], dtype="float64"))
+    np.testing.assert_array_equal(picked.numpy(), [1, 1, 1, 2, 2])
+    shares = np.bincount(gan.own_labels(4000).numpy(), minlength=3) / 4000
+    np.testing.assert_allclose(shares, [0, 0.75, 0.25], atol=0.03)
+
+
+def test_previews_of_a_cluster_model_use_no_random_numbers(tmp_path):
+    """A run that draws a picture every step ends with the same weights as one that never
+    does: the previews' clusters come from quantiles drawn once at the start."""
+    from minigan.data import DataLoader, Dataset
+    from minigan.train import train
+    data = Dataset(np.random.default_rng(0).uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32),
+                   name="tiny")
+    finals = []
+    for every in (1, 1000):
+        minigan.manual_seed(0)
+        gan = build("dcgan", clusters=3, ema=0.9)
+        train(gan, DataLoader(data, 8, seed=0), tmp_path / str(every), steps=3,
+              sample_every=every, progress=False)
+        finals.append({k: v.numpy() for k, v in gan.G_ema.state_dict().items()})
+    for k in finals[0]:
+        np.testing.assert_array_equal(finals[0][k], finals[1][k], err_msg=k)

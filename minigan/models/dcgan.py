@@ -22,18 +22,25 @@ lr 2e-4 and β = (0.5, 0.999). On MNIST the generator walks 1 → 3 → 6 → 13
 >>> gan.sample(3).shape
 (3, 1, 28, 28)
 """
-from minigan import optim
+import numpy as np
+
+from minigan import backend, optim
+from minigan.autograd import Tensor
+from minigan.creation import rand
 from minigan.models.adversarial import AdversarialModel
+from minigan.models.conditioning import OneHot
 from minigan.models.losses import LOSSES
 from minigan.models.networks import NETWORK_OPTIONS
 from minigan.models.options import Option
+from minigan.nn.kmeans import OnlineKMeans
 
 # The notes' DCGAN (notes 000's listing), every option of its networks and training at the
 # listing's value: ``--preset notes``, ``DCGAN(shape, **DCGAN.presets["notes"])``. d_width
 # none: D's first block a quarter of G's width on 28×28 digits (16 beside 64).
 NOTES = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, "k": 1,
-         "ema": 0.0, "spectral_norm": False, "latent_dim": 64, "upsample": "convtranspose",
-         "norm": "batch", "width": 64, "d_width": None, "sample_bn": "batch"}
+         "ema": 0.0, "spectral_norm": False, "clusters": 0, "latent_dim": 64,
+         "upsample": "convtranspose", "norm": "batch", "width": 64, "d_width": None,
+         "sample_bn": "batch"}
 
 
 class DCGAN(AdversarialModel):
@@ -53,8 +60,65 @@ class DCGAN(AdversarialModel):
                "drawn from (0: sample G itself)", least=0, below=1),
         Option("spectral_norm", False, "divide each of D's weights by its largest singular "
                "value (spectral normalisation)"),
+        Option("clusters", 0, "condition G and D on the k-means cluster of each real sample, "
+               "learnt online without labels; samples draw a cluster with its frequency in "
+               "the data (0: no clusters)", least=0),
     ) + NETWORK_OPTIONS
     presets = {"notes": NOTES}
+
+    def __init__(self, data_shape, num_classes=None, device="cpu", **options):
+        self.clusters = None
+        super().__init__(data_shape, num_classes, device, **options)
+        if self.clusters is not None:
+            self.networks["clusters"] = self.clusters
+
+    # ---- k-means clusters as labels ----
+    def build_condition(self):
+        """With ``clusters`` K > 0: the one-hot cluster of a sample, fed to G and D as
+        cgan feeds a class (``OnlineKMeans`` on the flattened samples finds it)."""
+        if not self.hp.clusters:
+            return super().build_condition()
+        if self.conditional:
+            raise ValueError(f"{self.name}: clusters must be 0: a class-conditional model is "
+                             f"conditioned on the data's own labels")
+        if self.hp.clusters < 2:
+            raise ValueError(f"{self.name}: clusters must be 0 or >= 2, found "
+                             f"{self.hp.clusters}")
+        self.clusters = OnlineKMeans(self.hp.clusters, self.num_features, device=self.device)
+        return OneHot(self.hp.clusters)
+
+    def real_labels(self, batch, real):
+        """A real batch's clusters (the centroids move with it), else as the base class."""
+        if self.clusters is None:
+            return super().real_labels(batch, real)
+        return self.clusters(real)
+
+    def own_labels(self, n):
+        """n clusters drawn with their frequencies in the data seen so far."""
+        if self.clusters is None:
+            return None
+        return self._clusters_at(rand(n, dtype="float64"))
+
+    def _clusters_at(self, quantiles):
+        """The clusters at ``quantiles`` (a Tensor of U[0, 1) draws) of the clusters'
+        frequency distribution (inverse-CDF sampling), as labels on this device."""
+        cumulative = np.cumsum(self.clusters.frequencies())
+        picked = np.searchsorted(cumulative, backend.to_numpy(quantiles.data), side="right")
+        return Tensor(np.minimum(picked, self.hp.clusters - 1)).to(self.device)
+
+    def preview_inputs(self, dataset):
+        """The base class's, and with clusters the quantiles that pick each preview
+        sample's cluster from the frequencies of the moment (drawn once, so previews use
+        no random numbers while training)."""
+        inputs = super().preview_inputs(dataset)
+        if self.clusters is not None:
+            inputs["quantiles"] = rand(len(inputs["noise"]), dtype="float64")
+        return inputs
+
+    def preview(self, path, inputs, title=None):
+        if self.clusters is not None:
+            inputs = {**inputs, "labels": self._clusters_at(inputs["quantiles"])}
+        super().preview(path, inputs, title)
 
     def build_optimizers(self):
         betas = (self.hp.beta1, self.hp.beta2)
