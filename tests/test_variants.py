@@ -80,7 +80,7 @@ def test_point_mlps_have_depth_hidden_layers(name):
     def linear_shapes(net):
         return [tuple(m.weight.shape) for m in net.modules() if type(m).__name__ == "Linear"]
     gan = build(name, shape=(2,), hidden=6, depth=3, latent_dim=4)
-    extra = 8 if "y" in gan.needs else 0                   # the one-hot label, 8 classes
+    extra = gan.condition.extra          # the one-hot label (8 classes) or cluster (dcgan)
     assert linear_shapes(gan.G) == [(6, 4 + extra), (6, 6), (6, 6), (2, 6)]
     assert linear_shapes(gan.D) == [(6, 2 + extra), (6, 6), (6, 6), (1, 6)]
     assert len(linear_shapes(build(name, shape=(2,)).G)) == 3      # default: 2 hidden layers
@@ -140,9 +140,12 @@ def discriminator_channels(gan):
 
 def test_discriminator_width_defaults_to_the_notes_and_can_be_set():
     # the notes' DCGAN: G 64 beside D 16 on MNIST (a quarter), 64 beside 64 at 64×64
-    assert discriminator_channels(build("dcgan", width=64)) == [16, 32, 1]
+    assert discriminator_channels(build("dcgan", width=64, d_width=None)) == [16, 32, 1]
     assert discriminator_channels(build("wgan-gp", width=64)) == [16, 32, 1]
-    assert discriminator_channels(build("dcgan", shape=(3, 16, 16), width=8)) == [8, 16, 1]
+    assert discriminator_channels(build("dcgan", shape=(3, 16, 16), width=8,
+                                        d_width=None)) == [8, 16, 1]
+    # dcgan's default recipe: D's first block 32 channels whatever G's width
+    assert discriminator_channels(get_model("dcgan")((1, 28, 28))) == [32, 64, 1]
     # the notes' CGAN: D as wide as G
     assert discriminator_channels(build("cgan", width=64)) == [64, 128, 1]
     assert discriminator_channels(build("cgan", width=64, d_width=16)) == [16, 32, 1]
@@ -241,7 +244,7 @@ def test_condition_input_appends_constant_one_hot_channels():
 # ==================== sampling and state ====================
 
 def test_sampling_changes_no_state_and_uses_batch_statistics():
-    gan = build("dcgan")
+    gan = build("dcgan", clusters=0)
     gan.step({"x": images(8, "cpu")})
     before = {k: v.numpy().copy() for k, v in gan.G.state_dict().items()}
     z = gan.noise(6)
@@ -252,7 +255,7 @@ def test_sampling_changes_no_state_and_uses_batch_statistics():
     # batch statistics: a sample depends on the other samples of its batch
     alone = gan.sample(3, noise=z[:3]).numpy()
     assert np.abs(alone - batch[:3]).max() > 1e-6
-    running = build("dcgan", sample_bn="running")
+    running = build("dcgan", sample_bn="running", clusters=0)
     running.load_state_dict(gan.state_dict())
     np.testing.assert_allclose(running.sample(3, noise=z[:3]).numpy(),
                                running.sample(6, noise=z).numpy()[:3], atol=1e-6)
@@ -385,7 +388,7 @@ def test_spectral_norm_option_normalises_every_layer_of_d_only(shape):
 def test_ema_averages_g_after_each_g_update_and_samples_come_from_it():
     """θ̄ ← θ̄ + (1 − β_t)(θ − θ̄), β_t = min(ema, (1 + t)/(10 + t)) after G's t-th update
     (t from 0), only on G's turns (k = 2: every second step); sample() decodes with θ̄."""
-    gan = build("dcgan", ema=0.5, k=2)
+    gan = build("dcgan", ema=0.5, k=2, clusters=0)
     assert sorted(gan.networks) == ["D", "G", "G_ema"]
     params = lambda net: [p.numpy().copy() for p in net.parameters()]
     average = params(gan.G)                       # the average starts at G's initial weights
@@ -400,12 +403,12 @@ def test_ema_averages_g_after_each_g_update_and_samples_come_from_it():
         for a, e in zip(params(gan.G_ema), average):
             np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
     z = gan.noise(5)
-    plain = build("dcgan", ema=0.0, k=2)
+    plain = build("dcgan", ema=0.0, k=2, clusters=0)
     plain.G.load_state_dict(gan.G_ema.state_dict())
     np.testing.assert_allclose(gan.sample(5, noise=z).numpy(), plain.sample(5, noise=z).numpy(),
                                atol=1e-6)
     assert np.abs(gan.sample(5, noise=z).numpy()
-                  - build("dcgan", ema=0.0).sample(5, noise=z).numpy()).max() > 1e-4
+                  - build("dcgan", ema=0.0, clusters=0).sample(5, noise=z).numpy()).max() > 1e-4
     assert gan.G is not gan.G_ema and gan.G.training
     with pytest.raises(ValueError, match=r"ema must be a number >= 0 and < 1, found 1"):
         build("dcgan", ema=1)
@@ -416,7 +419,7 @@ def test_clusters_condition_both_networks_on_k_means_labels_of_the_real_batch():
     labels); the labels of a real batch are its nearest centroids, and G's update uses
     them, so fakes are drawn per cluster as often as the data falls in it."""
     gan = build("dcgan", clusters=3, latent_dim=4)
-    assert sorted(gan.networks) == ["D", "G", "clusters"] and not gan.conditional
+    assert sorted(gan.networks) == ["D", "G", "G_ema", "clusters"] and not gan.conditional
     assert next(m for m in gan.D.modules() if isinstance(m, Conv2d)).in_channels == 1 + 3
     assert next(m for m in gan.G.modules()
                 if isinstance(m, ConvTranspose2d)).in_channels == 4 + 3

@@ -318,8 +318,10 @@ class AdversarialModel(Model):
 
     def preview(self, path, inputs, title=None):
         """A sample grid (one row per class when conditional) or a 2-D scatter."""
-        noise = inputs["noise"]
-        samples = self._decode(noise, inputs.get("labels")).numpy()
+        noise, labels = inputs["noise"], inputs.get("labels")
+        if labels is None and self.conditional:   # a scatter: the classes in turn
+            labels = self.condition.cycle_labels(len(noise), self.device)
+        samples = self._decode(noise, labels).numpy()
         if self.data_kind == "points":
             viz.save_scatter_2d(samples, path, data=inputs["real"], modes=inputs["modes"],
                                 title=title)

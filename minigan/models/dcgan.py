@@ -13,7 +13,33 @@ Objective, the same as the original GAN's (notes 004), D(·) = σ(l) with l D's 
 ``losses.py``, on the same raw scores. What makes it DCGAN is the networks (``networks.py``):
 transposed convolutions + batch norm + ReLU in G, ending in tanh; strided convolutions +
 batch norm + LeakyReLU(0.2) in D, ending in one logit; weights N(0, 0.02²); Adam with
-lr 2e-4 and β = (0.5, 0.999). On MNIST the generator walks 1 → 3 → 6 → 13 → 28.
+β = (0.5, 0.999). On MNIST the generator walks 1 → 3 → 6 → 13 → 28.
+
+Two recipes (BENCHMARKS.md, "The first command" measures them on five seeds):
+
+``--preset notes`` is the notes' DCGAN exactly (notes 000): G 64 channels wide, D 16 and
+32, Adam lr 2e-4 for both, samples from G itself. The lessons teach it. On the embedded
+digits it needs ~6,000 iterations of batch 128 and covers the ten digits on some seeds
+only (FID ≈ 75–95 with the shipped classifier).
+
+The defaults are the same game made fast and reliable on the embedded digits:
+
+* ``clusters`` 20: an unconditional generator must carve ten digit shapes out of one
+  Gaussian, and drops or blends some of them. Here every real batch is sorted into 20
+  clusters by online k-means on its pixels (``nn.kmeans``, no labels), and both networks
+  see the cluster as cgan sees a class: G(z, k) with k one-hot beside z, D(x, k) with k's
+  one-hot planes beside x, G's fakes drawn for the clusters of the real batch. A sample is
+  G(z, k) with k drawn with its cluster's frequency in the data, so the model is a mixture
+  p(x) = Σ_k π_k p_G(x | k) — unconditional from the outside. 20 clusters of pixels are
+  ~70 % one digit each, enough to give each digit its own inputs.
+* ``ema`` 0.999: samples come from θ̄, an exponential moving average of G's weights
+  θ̄ ← θ̄ + (1 − β)(θ − θ̄) after every G update (Yazıcı et al. 2019), which smooths away
+  the last updates' noise.
+* ``width`` 32, ``d_width`` 32: half the notes' G, twice their D; a quarter of the
+  notes' FLOPs per sample for G, so more iterations fit in the same minutes.
+
+The options also hold the other usual tricks, measured and left off by default:
+``lr_d`` (a larger D learning rate, TTUR), ``spectral_norm`` (``nn.spectral``), hinge loss.
 
 >>> import minigan
 >>> gan = DCGAN((1, 28, 28), width=8)
@@ -31,7 +57,7 @@ from minigan.models.adversarial import AdversarialModel
 from minigan.models.conditioning import OneHot
 from minigan.models.losses import LOSSES
 from minigan.models.networks import NETWORK_OPTIONS
-from minigan.models.options import Option
+from minigan.models.options import Option, extend
 from minigan.nn.kmeans import OnlineKMeans
 
 # The notes' DCGAN (notes 000's listing), every option of its networks and training at the
@@ -43,8 +69,14 @@ NOTES = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, 
          "sample_bn": "batch"}
 
 
+# D twice as wide as the notes' (the notes' own choice, none, stays allowed).
+D_WIDTH = next(o for o in NETWORK_OPTIONS if o.name == "d_width").replace(default=32,
+                                                                          optional=True)
+
+
 class DCGAN(AdversarialModel):
-    """Deep convolutional GAN: conv nets, BN, Adam(2e-4, β₁ 0.5); BCE, LSGAN or hinge loss."""
+    """Deep convolutional GAN on k-means clusters, sampled from G's weight average
+    (``--preset notes``: the notes' DCGAN)."""
     name = "dcgan"
     options = (
         Option("loss", "bce", "bce: non-saturating BCE; minimax: G minimises "
@@ -56,14 +88,14 @@ class DCGAN(AdversarialModel):
         Option("beta1", 0.5, "Adam β₁", least=0),
         Option("beta2", 0.999, "Adam β₂", least=0),
         Option("k", 1, "discriminator updates per generator update", least=1),
-        Option("ema", 0.0, "decay of the moving average of G's weights that samples are "
+        Option("ema", 0.999, "decay of the moving average of G's weights that samples are "
                "drawn from (0: sample G itself)", least=0, below=1),
         Option("spectral_norm", False, "divide each of D's weights by its largest singular "
                "value (spectral normalisation)"),
-        Option("clusters", 0, "condition G and D on the k-means cluster of each real sample, "
+        Option("clusters", 20, "condition G and D on the k-means cluster of each real sample, "
                "learnt online without labels; samples draw a cluster with its frequency in "
                "the data (0: no clusters)", least=0),
-    ) + NETWORK_OPTIONS
+    ) + extend(NETWORK_OPTIONS, D_WIDTH, width=32)
     presets = {"notes": NOTES}
 
     def __init__(self, data_shape, num_classes=None, device="cpu", **options):
