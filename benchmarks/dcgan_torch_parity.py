@@ -66,7 +66,8 @@ def main():
 
     minigan.set_default_dtype("float64")
     minigan.manual_seed(0)
-    gan = get_model("dcgan")(IMAGE, None, "cpu")
+    DCGAN = get_model("dcgan")
+    gan = DCGAN(IMAGE, None, "cpu", **DCGAN.presets["notes"])   # the notes' DCGAN
     G, D = torch_dcgan()
     G, D = G.double(), D.double()
     with torch.no_grad():
