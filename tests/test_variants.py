@@ -463,8 +463,8 @@ def test_previews_of_a_cluster_model_use_no_random_numbers(tmp_path):
     finals = []
     for every in (1, 1000):
         minigan.manual_seed(0)
-        gan = build("dcgan", clusters=3, ema=0.9)
-        train(gan, DataLoader(data, 8, seed=0), tmp_path / str(every), steps=3,
+        gan = build("dcgan", clusters=3, ema=0.9, d_width=4)
+        train(gan, DataLoader(data, 8, seed=0), tmp_path / str(every), steps=2,
               sample_every=every, progress=False)
         finals.append({k: v.numpy() for k, v in gan.G_ema.state_dict().items()})
     for k in finals[0]:
