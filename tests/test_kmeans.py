@@ -56,3 +56,6 @@ def test_eval_mode_assigns_without_moving_and_shapes_are_checked():
     np.testing.assert_array_equal(km.counts.numpy(), before[1])
     with pytest.raises(ValueError, match=r"expected samples of 3 numbers, found 4"):
         km(minigan.zeros(2, 4))
+    one = OnlineKMeans(3, 3)          # one cluster seeded: the other two take no sample,
+    one(minigan.tensor([[5.0, 5, 5]]))  # however close their unset centroids (0) are
+    assert one.eval()(minigan.tensor([[0.0, 0, 0]])).numpy().tolist() == [0]
