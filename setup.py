@@ -10,7 +10,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["minigan", "minigan.*"]),
     package_data={"minigan.data": ["*.npz", "ATTRIBUTION.md"], "minigan": ["weights/*.npz"]},
-    install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60"],
+    install_requires=["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60", "threadpoolctl>=3.1"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
         "cuda": ["cupy-cuda12x"],

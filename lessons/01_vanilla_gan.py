@@ -27,9 +27,9 @@ from _common import check, setup, train_steps
 import minigan
 from minigan import nn, optim, viz
 from minigan.data import DataLoader, load_dataset
-from minigan.gan import get_variant
-from minigan.gan.losses import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
-from minigan.metrics import toy_metrics
+from minigan.models import get_model
+from minigan.models.losses import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
+from minigan.metrics import class_coverage, classify, fid, toy_metrics
 
 QUICK, OUT = setup("01_vanilla_gan")
 minigan.manual_seed(0)
@@ -148,7 +148,7 @@ assert v_learned <= v_star, "no discriminator beats D*"
 # $$\frac{\partial}{\partial l}\log(1 - \sigma(l)) = -\sigma(l) = -D(G(z)) \approx 0,$$
 #
 # so $G$ learns nothing exactly when it most needs to. The paper's fix, which notes 000 and
-# 004 recommend ("초기에는 … D(G(z))를 최대화"), is the *non-saturating* loss
+# 004 recommend ("초기에는 … D(G(z))를 최대화": early on, maximise D(G(z))), is the *non-saturating* loss
 # $-\mathbb{E}[\log D(G(z))]$, with the same fixed point but the gradient
 #
 # $$\frac{\partial}{\partial l}\big(-\log \sigma(l)\big) = -(1 - \sigma(l)) = -(1 - D(G(z)))
@@ -217,10 +217,10 @@ print(f"saved {OUT}/generator_losses.png")
 # $G$ update after every $k$-th one:
 
 # %%
-Vanilla = get_variant("vanilla")
+Vanilla = get_model("vanilla")
 gan = Vanilla((2,), k=3, latent_dim=2)
 for _ in range(6):
-    logged = gan.step(minigan.randn(16, 2))
+    logged = gan.step({"x": minigan.randn(16, 2)})
     print(sorted(logged))
 check("k=3: D updates after 6 steps", gan.d_updates, 6, 0)
 check("k=3: G updates after 6 steps", gan.g_updates, 2, 0)
@@ -244,10 +244,10 @@ minigan.manual_seed(0)
 ring = load_dataset("ring8:20000")
 gan = Vanilla((2,), lr=1e-3, latent_dim=2, hidden=128)
 loader = DataLoader(ring, batch_size=256, seed=0)
-steps = 300 if QUICK else 8000
+steps = 3000 if QUICK else 8000
 history = train_steps(gan, loader, steps)
 
-samples = gan.sample(gan.noise(2000)).numpy()
+samples = gan.sample(2000).numpy()
 scores = toy_metrics(samples, ring.modes, ring.std)
 real_scores = toy_metrics(ring.points[:2000], ring.modes, ring.std)
 last = {name: np.mean([h[name] for h in history[-200:]]) for name in history[-1]}
@@ -256,10 +256,21 @@ print(f"after {steps} steps: modes covered {scores['modes_covered']}/8, high qua
 print("mean of the last 200 logged values:", {k: round(float(v), 3) for k, v in last.items()})
 check("the metric on real data: 8 of 8 modes covered", real_scores["modes_covered"], 8, 0)
 assert all(np.isfinite(h["loss_D"]) and np.isfinite(h["loss_G"]) for h in history)
+
+# %% [markdown]
+# How far a run of this length gets, measured with seeds 0–9: after 3,000 steps (`--quick`)
+# 6–8 modes are covered and the logged $D(x)$, $D(G(z))$ average 0.52–0.54 and 0.46–0.48;
+# after 8,000 steps 7–8 modes, 0.47–0.72 of the samples of high quality. One seed in ten
+# (seed 4) never gets going: its samples stay off the ring (0 modes even after 8,000 steps)
+# and its discriminator keeps winning, $D(x) \approx 0.63$–$0.65$ and
+# $D(G(z)) \approx 0.35$–$0.37$ — the checks below tell such a run from a working one.
+
+# %%
+check("D(x) near 1/2 at the end of training", last["D(x)"], 0.5, 0.1)
+check("D(G(z)) near 1/2 at the end of training", last["D(G(z))"], 0.5, 0.1)
+assert scores["modes_covered"] >= (5 if QUICK else 6), "this run covers (nearly) the whole ring"
 if not QUICK:
-    check("D(x) near 1/2 at the end of training", last["D(x)"], 0.5, 0.15)
-    check("D(G(z)) near 1/2 at the end of training", last["D(G(z))"], 0.5, 0.15)
-    assert scores["modes_covered"] >= 6, "this run covers (nearly) the whole ring"
+    assert scores["high_quality"] > 0.3, "most samples sit on a mode"
 
 viz.save_scatter_2d(samples, f"{OUT}/ring8_samples.png", data=ring.points[:2000],
                     modes=ring.modes, title=f"vanilla GAN, {steps} steps: "
@@ -285,13 +296,53 @@ print(f"saved {OUT}/ring8_samples.png and ring8_losses.png")
 # %%
 minigan.manual_seed(0)
 digits = load_dataset("mnist5k", split="train")
+_, real_features = classify(load_dataset("mnist5k", split="test").images)
+
+
+def digit_scores(gan, n=500):
+    """Classes drawn (≥ 5 % of the samples) and the classifier-FID to the test digits."""
+    probs, features = classify(gan.sample(n).numpy())
+    return class_coverage(probs.argmax(axis=1)), fid(real_features, features)
+
+
 gan = Vanilla((1, 28, 28), lr=2e-4)
+classes_before, fid_before = digit_scores(gan)
 loader = DataLoader(digits, batch_size=64, seed=0)
-steps = 40 if QUICK else 6000
+steps = 1000 if QUICK else 6000
 history = train_steps(gan, loader, steps)
-images = gan.sample(gan.noise(64))
-check("samples are images in [-1, 1] (tanh)", float(np.abs(images.numpy()).max()) <= 1.0, 1, 0)
-viz.save_image_grid(images.numpy(), f"{OUT}/mnist_samples.png", nrow=8,
+classes, fid_after = digit_scores(gan)
+print(f"classes drawn {classes_before} -> {classes}, classifier-FID {fid_before:.0f} -> "
+      f"{fid_after:.0f} after {steps} steps")
+
+# %% [markdown]
+# The classifier and the FID are those of lesson 03 (98 % accurate on real digits; lower
+# FID is closer to real digits). Measured with seeds 0–3: untrained, one class and FID
+# 1,290–1,305; after 1,000 steps (`--quick`) 3 classes and FID 830–900; after 6,000 steps
+# 6–8 classes and FID 277–310.
+
+# %%
+if QUICK:
+    assert fid_after < 1000 and classes >= 2, "the samples left the untrained blob"
+else:
+    assert fid_after < 400 and classes >= 5, "most digit classes, close to real digits"
+
+# %% [markdown]
+# The generator's last layer is tanh, so images lie in $[-1, 1]$ like the training digits
+# (scaled from 0–255). The same network written out in NumPy from its weights,
+# $G(z) = \tanh\big(W_2\,\mathrm{relu}(W_1 z + b_1) + b_2\big)$, must give the same images —
+# and its pre-activations $W_2 h + b_2$ leave $[-1, 1]$, so the tanh is doing real work.
+
+# %%
+z = gan.noise(64)
+images = gan.sample(64, noise=z).numpy()
+(W1, b1), (W2, b2) = [(layer.weight.numpy(), layer.bias.numpy()) for layer in (gan.G[0], gan.G[2])]
+pre = np.maximum(z.numpy() @ W1.T + b1, 0) @ W2.T + b2        # (64, 784)
+check("G(z) = tanh(W2 relu(W1 z + b1) + b2), by hand", images.reshape(64, -1), np.tanh(pre),
+      1e-5)
+print(f"pre-activations in [{pre.min():.2f}, {pre.max():.2f}]: "
+      f"{(np.abs(pre) > 1).mean():.0%} of them outside [-1, 1]")
+assert np.abs(pre).max() > 1, "the tanh squashes values that would leave [-1, 1]"
+viz.save_image_grid(images, f"{OUT}/mnist_samples.png", nrow=8,
                     title=f"vanilla GAN (MLP), {steps} steps")
 viz.save_loss_curves(history, f"{OUT}/mnist_losses.png", smooth=100,
                      title="vanilla GAN on MNIST")

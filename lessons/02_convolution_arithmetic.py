@@ -72,9 +72,10 @@ for h, k, s, p, d in cases:
 #
 # * "5×5 필터 … 총 4픽셀을 잃어버린다": a $5\times5$ kernel without padding loses 4 pixels,
 #   $28 \to 24$.
-# * `Conv2d(3, 10, 5, 1, 2)` is described as "커널 사이즈는 5x5, stride는 한 칸씩, padding은 0",
-#   but the fifth positional argument of `Conv2d` is the padding, and it is **2**: this layer
-#   keeps $28 \to 28$ ("same" padding $p = (k-1)/2$). With padding 0 it would give 24.
+# * `Conv2d(3, 10, 5, 1, 2)` is described as "커널 사이즈는 5x5, stride는 한 칸씩, padding은 0"
+#   (kernel 5×5, stride 1, padding 0), but the fifth positional argument of `Conv2d` is the
+#   padding, and it is **2**: this layer keeps $28 \to 28$ ("same" padding $p = (k-1)/2$).
+#   With padding 0 it would give 24.
 #
 # And the CelebA discriminator of notes 000 halves the size with $k=4, s=2, p=1$:
 # $\lfloor(64 + 2 - 4)/2\rfloor + 1 = 32$, then 16, 8, 4.
@@ -142,29 +143,69 @@ check("k=4 s=2 p=1 on 1×1 gives 2, not 4", conv_transpose_size(1, 4, 2, 1), 2, 
 # %% [markdown]
 # ## 3. Transposed convolution is the adjoint of convolution
 #
-# For fixed weights $w$, convolution is a linear map $x \mapsto Cx$. Its adjoint
-# (transpose) $C^\top$ is defined by the inner-product identity
+# For fixed weights $w$ (shape $OC\times C\times k\times k$), convolution is linear in $x$:
+# $y = Cx$ for a matrix $C$ with $OC\cdot OH\cdot OW$ rows and $C\cdot H\cdot W$ columns. Its
+# entries can be read off the formula
 #
-# $$\langle Cx,\, y\rangle = \langle x,\, C^\top y\rangle \quad\text{for all } x, y .$$
+# $$y_{o,i,j} = \sum_{c,a,b} w_{o,c,a,b}\; x_{c,\; is - p + a,\; js - p + b}
+#   \qquad(\text{terms outside the input are zero}):$$
 #
-# `conv_transpose2d` with the same $w$, stride and padding *is* $C^\top$ — which is also why
-# it is the gradient of `conv2d` with respect to its input: $\partial\langle Cx, y\rangle/\partial x
-# = C^\top y$. (minigan builds each one's backward from the other; DESIGN.md.) When several
-# input sizes give the same conv output size (7 and 8 both give 3 for $k=3, s=2$),
-# `output_padding` picks the larger one.
+# $$C_{(o,i,j),\,(c,r,q)} = \begin{cases} w_{o,\,c,\,r - is + p,\,q - js + p} &
+#   \text{if both kernel indices lie in } 0..k-1,\\ 0 & \text{otherwise.}\end{cases}$$
+#
+# The adjoint $C^\top$ is defined by the inner-product identity
+#
+# $$\langle Cx,\, y\rangle = \langle x,\, C^\top y\rangle \quad\text{for all } x, y ,$$
+#
+# and for a real matrix it is the transpose. The claim: `conv_transpose2d` with the same $w$,
+# stride and padding *is* $C^\top$ — which is also why it is the gradient of `conv2d` with
+# respect to its input, $\partial\langle Cx, y\rangle/\partial x = C^\top y$.
+#
+# To check it without trusting either fast op, $C$ is built below with loops straight from
+# the formula. Then `conv2d` must equal $x \mapsto Cx$, and the matrix *of* `conv_transpose2d`
+# must equal $C^\top$. That matrix is measured column by column: column $m$ is the transposed
+# convolution of the $m$-th unit vector $e_m$ of the output space, and all $OC\cdot OH\cdot OW$
+# of them go through `conv_transpose2d` as one batch. When several input sizes give the same
+# conv output size (7 and 8 both give 3 for $k=3, s=2$), `output_padding` picks the larger one;
+# the input row and column that no window reaches then have all-zero columns in $C$.
 
 # %%
+def conv_matrix(w, h, s, p):
+    """The matrix C of x -> conv2d(x, w, stride=s, padding=p) on one (C, h, h) image, with
+    loops over the formula's indices (NumPy only)."""
+    n_out, n_in, k, _ = w.shape
+    oh = conv_size(h, k, s, p)
+    C = np.zeros((n_out, oh, oh, n_in, h, h))
+    for o in range(n_out):
+        for i in range(oh):
+            for j in range(oh):
+                for c in range(n_in):
+                    for a in range(k):
+                        for b in range(k):
+                            r, q = i * s - p + a, j * s - p + b
+                            if 0 <= r < h and 0 <= q < h:
+                                C[o, i, j, c, r, q] = w[o, c, a, b]
+    return C.reshape(n_out * oh * oh, n_in * h * h)   # (OC, OH, OW, C, H, W) -> 2-D
+
+
 for h, k, s, p, op in [(7, 3, 2, 0, 0), (8, 3, 2, 0, 1), (28, 4, 2, 1, 0), (13, 4, 1, 0, 0)]:
-    x = minigan.randn(2, 3, h, h, dtype="float64", requires_grad=True)
-    w = minigan.randn(5, 3, k, k, dtype="float64")
+    where = f"H={h}, k={k}, s={s}, p={p}"
+    w_np = np.random.default_rng(h).standard_normal((3, 2, k, k))
+    C = conv_matrix(w_np, h, s, p)
+    w = minigan.tensor(w_np, dtype="float64")
+    x = minigan.randn(1, 2, h, h, dtype="float64", requires_grad=True)
     Cx = F.conv2d(x, w, stride=s, padding=p)
-    y = minigan.randn(*Cx.shape, dtype="float64")
-    Cty = F.conv_transpose2d(y, w, stride=s, padding=p, output_padding=op)
-    assert Cty.shape == x.shape, (Cty.shape, x.shape)
-    check(f"<Cx, y> = <x, Cᵀy>  (H={h}, k={k}, s={s}, p={p})", (Cx * y).sum().item(),
-          (x * Cty).sum().item(), 1e-9)
-    (gx,) = minigan.grad((Cx * y).sum(), x)
-    check("   and ∂<Cx, y>/∂x = Cᵀy", gx.numpy(), Cty.numpy(), 1e-12)
+    check(f"conv2d(x) = Cx  ({where})", Cx.numpy().ravel(), C @ x.numpy().ravel(), 1e-12)
+
+    units = minigan.tensor(np.eye(C.shape[0]).reshape(-1, *Cx.shape[1:]), dtype="float64")
+    columns = F.conv_transpose2d(units, w, stride=s, padding=p, output_padding=op)
+    assert columns.shape[1:] == x.shape[1:], (columns.shape, x.shape)
+    T = columns.numpy().reshape(C.shape[0], -1).T    # column m = conv_transpose2d(e_m)
+    check(f"   the matrix of conv_transpose2d = Cᵀ", T, C.T, 1e-12)
+
+    y = np.random.default_rng(k).standard_normal(C.shape[0])
+    (gx,) = minigan.grad((Cx * minigan.tensor(y.reshape(Cx.shape), dtype="float64")).sum(), x)
+    check("   autograd's ∂<conv2d(x), y>/∂x = Cᵀy", gx.numpy().ravel(), C.T @ y, 1e-12)
 
 # %% [markdown]
 # ## 4. Checkerboards: kernel sizes not divisible by the stride

@@ -8,8 +8,8 @@
 # symmetric), the Jensen–Shannon divergence the original GAN minimises, and the
 # Wasserstein-1 / earth mover's distance. This lesson computes each of them with minigan,
 # checks them against closed forms, and then measures the point of the whole story with
-# autograd: between two distributions that do not overlap, $\partial\,\mathrm{JSD}/\partial\theta = 0$
-# while $\partial W_1/\partial\theta = 1$.
+# autograd: between two distributions that do not overlap,
+# $\partial\,\mathrm{JSD}/\partial\theta = 0$ while $\partial W_1/\partial\theta = 1$.
 
 # %%
 import math
@@ -185,8 +185,9 @@ check("JSD of disjoint supports = log 2", jsd(t64([0.3, 0.7, 0, 0]), t64([0, 0, 
 # Take a bump $p$ of half-width $w$ centred at 0 and the same bump $q_\theta$ moved to
 # $\theta$ — a generator whose samples are right in shape but in the wrong place. The bump is
 # the triweight kernel $\frac{35}{32w}\big(1 - (x/w)^2\big)^3$ on $|x| < w$, zero outside: twice
-# differentiable (so finite differences behave), and with a support that really ends, like real images and generated ones that live on thin,
-# non-overlapping sets (notes 003: "두 분포가 안 겹칠 확률이 매우 높다").
+# differentiable (so finite differences behave), and with a support that really ends, like
+# real images and generated ones that live on thin, non-overlapping sets (notes 003: "두 분포가
+# 안 겹칠 확률이 매우 높다", the two distributions very probably do not overlap).
 #
 # * For $\theta \ge 2w$ the supports are disjoint, so $\mathrm{JSD}(p\,\|\,q_\theta) = \log 2$ for
 #   every such $\theta$: moving the generator closer does not change the loss, and its gradient
@@ -259,9 +260,10 @@ assert dj > 0.1, "overlapping bumps: the JSD still has a useful slope"
 # %% [markdown]
 # The same $W_1$ from samples, the way a GAN sees distributions. In 1-D the optimal transport
 # plan between two equal-size samples pairs them in sorted order, so
-# $W_1 \approx \frac1n\sum_i \lvert x_{(i)} - y_{(i)}\rvert$. With real samples $x \sim \mathcal N(0,1)$
-# and generated ones $y = x' + \theta$ (fresh $x' \sim \mathcal N(0, 1)$), the estimate is
-# $\theta$ up to sampling noise and, once every sorted pair is ordered, the slope is exactly 1.
+# $W_1 \approx \frac1n\sum_i \lvert x_{(i)} - y_{(i)}\rvert$. With real samples
+# $x \sim \mathcal N(0,1)$ and generated ones $y = x' + \theta$ (fresh $x' \sim \mathcal N(0, 1)$),
+# the estimate is $\theta$ up to sampling noise and, once every sorted pair is ordered, the
+# slope is exactly 1.
 
 # %%
 n = 2000

@@ -44,6 +44,6 @@ def check(name, value, expected, tol):
 
 
 def train_steps(gan, loader, steps):
-    """``steps`` calls of ``gan.step`` on the loader's batches, epoch after epoch; returns
-    the list of their loss dicts. Labels go along (unconditional variants ignore them)."""
-    return [gan.step(x, y) for x, y in loader.batches(steps)]
+    """``steps`` calls of ``gan.step`` on the loader's batches (dicts of Tensors: "x", and
+    "y" for labelled data), epoch after epoch; returns the list of their loss dicts."""
+    return [gan.step(batch) for batch in loader.batches(steps)]

@@ -8,7 +8,7 @@ without a visible GPU is an error: minigan never falls back to the CPU silently.
 
 dtype policy: new floating tensors are float32 (what GANs train in, and twice as fast as
 float64 on a CPU GEMM). Gradient tests ask for float64 explicitly, because central finite
-differences with eps=1e-6 need ~16 significant digits. Ops never mix float32 and float64
+differences (gradcheck: eps=1e-5) need ~16 significant digits. Ops never mix float32 and float64
 inputs: that is an error naming both dtypes, not a silent up-cast.
 
 Randomness: one ``numpy.random.Generator`` (PCG64) seeded by ``manual_seed`` draws every

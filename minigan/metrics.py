@@ -92,7 +92,7 @@ def fid(features1, features2):
     """Fréchet distance between the Gaussians fitted to two feature sets (N₁, D), (N₂, D).
 
     >>> x = np.random.default_rng(0).standard_normal((100, 3))
-    >>> fid(x, x), round(fid(x, x + 1.0), 6)          # a shift by 1 in 3 dims costs 3
+    >>> round(fid(x, x), 9), round(fid(x, x + 1.0), 6)  # 0 up to round-off; 1 in 3 dims: 3
     (0.0, 3.0)
     """
     f1, f2 = np.asarray(features1), np.asarray(features2)
@@ -280,15 +280,16 @@ def digit_scores(probs, features, real_features, labels=None):
 
 # ==================== score a model's samples ====================
 
-DIGIT_DATA = ("mnist5k", "mnist")
+DIGIT_DATA = ("mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist")
 
 
 def score_samples(samples, data, labels=None, device="cpu"):
     """The scores of generated ``samples`` (a NumPy array) against the data set spec
     ``data`` they imitate, a dict name -> value (``python -m minigan eval`` prints it).
 
-    MNIST digits ("mnist5k", "mnist[:DIR]"), (N, 1, 28, 28): the classifier scores, FID
-    against the held-out test digits, and, as the floor a perfect generator would reach,
+    MNIST digits ("mnist5k", its binarised "mnist5k-bin" and "mnist5k-sbin",
+    "mnist[:DIR]"), (N, 1, 28, 28): the classifier scores, FID against the held-out test
+    digits (of the same binarisation), and, as the floor a perfect generator would reach,
     "fid_real" between as many real training digits and the same test digits; ``labels``:
     the classes the samples were drawn for (label accuracy). 2-D mixtures ("ring8",
     "grid25"), (N, 2): toy_metrics.

@@ -20,8 +20,10 @@ error mid-write leaves the previous checkpoint intact and no partial file behind
 (7, ['weight', 'bias'], (2, 3))
 """
 import json
+import math
 import os
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -99,10 +101,23 @@ def _store(array, where, arrays):
 
 # ==================== load ====================
 
+MAX_STRUCTURE_BYTES = 64 << 20   # the JSON of a checkpoint is kilobytes; more is not ours
+MAX_DEFLATE_RATIO = 1100         # deflate cannot do better than ~1032:1
+_CHUNK = 16 << 20                # bytes read at a time into an array
+_DTYPE_KINDS = "biufcSU"         # numbers, bools and text: what ``save`` writes
+
+
 def load(path, device=None):
     """Read a file written by ``save``: the same nesting and Python types, Tensors (on
     ``device``, default: the default device) where Tensors were saved, NumPy arrays where
-    arrays were saved. A missing, truncated or corrupt file raises an error naming it."""
+    arrays were saved.
+
+    Only the archive members the structure entry names are read, and each member's
+    declared shape and dtype are checked against its size in the archive before anything
+    is allocated: extra members cost nothing, and a damaged size cannot ask for terabytes.
+    A missing file is a FileNotFoundError; a file that is not an .npz archive, not
+    minigan's, or damaged (truncated, a bad CRC, a mangled header, an unsupported zip
+    feature) is a one-line CheckpointError naming the file."""
     path = os.fspath(path)
     device = backend.check_device(device) if device is not None else backend.default_device()
     if not os.path.exists(path):
@@ -114,37 +129,165 @@ def load(path, device=None):
         raise CheckpointError(f"cannot read checkpoint {path!r}: it is not an .npz (zip) "
                               f"archive (the file {what}, not the zip signature b'PK\\x03\\x04')")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as error:
-        raise CheckpointError(f"cannot read checkpoint {path!r}: the file is truncated or "
-                              f"corrupt ({type(error).__name__}: {error})") from error
-    if _META not in arrays:
-        raise CheckpointError(f"{path!r} is an .npz archive but not a minigan checkpoint: "
-                              f"it has no {_META!r} entry (was it written by minigan.save?)")
-    try:
-        meta = json.loads(str(arrays.pop(_META)))
-        if meta.get("format") != FORMAT:
-            raise CheckpointError(f"{path!r}: unknown format {meta.get('format')!r}, "
-                                  f"expected {FORMAT!r}")
-        if meta.get("version") != VERSION:
-            raise CheckpointError(f"{path!r}: checkpoint format version {meta.get('version')}"
-                                  f" is not supported (this minigan reads version {VERSION})")
-        return _decode(meta["root"], arrays, device)
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            if _META + ".npy" not in members:
+                raise CheckpointError(f"{path!r} is an .npz archive but not a minigan "
+                                      f"checkpoint: it has no {_META!r} entry (was it written "
+                                      "by minigan.save?)")
+            reader = _Members(archive, members, os.path.getsize(path), path)
+            meta = _parse_structure(reader.read(_META, limit=MAX_STRUCTURE_BYTES), path)
+            arrays = {key: reader.read(key) for key in _keys(meta["root"], path)}
     except CheckpointError:
         raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+            EOFError, OSError, ValueError, zlib.error) as error:
+        # NotImplementedError: a zip version or compression zipfile lacks; RuntimeError:
+        # an encrypted member.
+        raise corrupt(path, f"the file is truncated or corrupt "
+                            f"({type(error).__name__}: {error})") from error
+    try:
+        return _decode(meta["root"], arrays, device)
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError) as error:
+        raise corrupt(path, f"its structure entry is corrupt ({type(error).__name__}: "
+                            f"{error})") from error
+
+
+def corrupt(path, detail):
+    """The one-line CheckpointError of a damaged checkpoint ``path`` (None: unnamed)."""
+    name = "" if path is None else f" {os.fspath(path)!r}"
+    return CheckpointError(f"corrupt checkpoint{name}: " + " ".join(str(detail).split()))
+
+
+def _parse_structure(array, path):
+    """The structure entry's JSON: {"format", "version", "root"}, checked."""
+    try:
+        if array.dtype.kind != "U" or array.shape != ():
+            raise ValueError(f"expected one string, found {array.dtype} {array.shape}")
+        meta = json.loads(str(array[()]))
+        if not isinstance(meta, dict):
+            raise ValueError(f"expected a JSON object, found {type(meta).__name__}")
+    except (ValueError, RecursionError) as error:
+        raise corrupt(path, f"its structure entry is corrupt ({type(error).__name__}: "
+                            f"{error})") from error
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path!r}: unknown format {meta.get('format')!r}, "
+                              f"expected {FORMAT!r}")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path!r}: checkpoint format version {meta.get('version')}"
+                              f" is not supported (this minigan reads version {VERSION})")
+    if "root" not in meta:
+        raise corrupt(path, "its structure entry has no root")
+    return meta
+
+
+def _keys(root, path):
+    """The array members the structure names, in order, without recursion (a crafted
+    file may nest deeply)."""
+    keys, todo = [], [root]
+    try:
+        while todo:
+            node = todo.pop()
+            kind = node["type"]
+            if kind in ("tensor", "array", "scalar"):
+                if not isinstance(node["key"], str):
+                    raise TypeError(f"array key {node['key']!r} is not a string")
+                keys.append(node["key"])
+            elif kind == "dict":
+                todo.extend(value for _, value in node["items"])
+            elif kind in ("list", "tuple"):
+                todo.extend(node["items"])
+            elif kind not in ("value", "int", "float"):
+                raise ValueError(f"unknown entry type {kind!r}")
     except (ValueError, KeyError, TypeError) as error:
-        raise CheckpointError(f"cannot read checkpoint {path!r}: its structure entry is "
-                              f"corrupt ({type(error).__name__}: {error})") from error
+        raise corrupt(path, f"its structure entry is corrupt ({type(error).__name__}: "
+                            f"{error})") from error
+    return list(dict.fromkeys(keys))
+
+
+class _Members:
+    """Reads one ``.npy`` member of an open archive at a time, checking its declared
+    size against the archive before allocating it."""
+
+    def __init__(self, archive, members, file_size, path):
+        self.archive, self.members, self.file_size, self.path = (archive, members,
+                                                                 file_size, path)
+
+    def read(self, key, limit=None):
+        name = key + ".npy"
+        info = self.members.get(name)
+        if info is None:
+            raise corrupt(self.path, f"its structure names the array {key!r}, but the "
+                                     f"archive has no member {name!r}")
+        stored = info.compress_type == zipfile.ZIP_STORED
+        if info.compress_size > self.file_size or (stored and info.compress_size
+                                                   != info.file_size) \
+                or info.file_size > MAX_DEFLATE_RATIO * info.compress_size + (1 << 16) \
+                or (limit is not None and info.file_size > limit):
+            raise corrupt(self.path, f"member {name!r} claims {info.file_size} bytes "
+                                     f"({info.compress_size} compressed) in a file of "
+                                     f"{self.file_size} bytes")
+        with self.archive.open(info) as f:
+            dtype, shape, fortran = self._header(f, name)
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            if f.tell() + nbytes != info.file_size:
+                raise corrupt(self.path, f"member {name!r} declares {dtype} {shape} "
+                                         f"({nbytes} bytes of data), but holds "
+                                         f"{info.file_size - f.tell()}")
+            array = np.empty(count, dtype)
+            view = memoryview(array.view(np.uint8)) if count else memoryview(b"")
+            done = 0
+            while done < nbytes:
+                got = f.readinto(view[done:done + _CHUNK])
+                if not got:
+                    raise corrupt(self.path, f"member {name!r} is truncated")
+                done += got
+        return array.reshape(shape, order="F" if fortran else "C")
+
+    def _header(self, f, name):
+        """(dtype, shape, fortran_order) of an .npy header, checked; any damage is a
+        CheckpointError (NumPy's own parser raises ValueError, SyntaxError or a
+        tokenizer error on a mangled header)."""
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"npy format version {version} is not one minigan writes")
+        except CheckpointError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- any parser failure means damage
+            raise corrupt(self.path, f"member {name!r} has a damaged .npy header "
+                                     f"({type(error).__name__}: {error})") from error
+        if dtype.hasobject:
+            raise corrupt(self.path, f"member {name!r} holds Python objects (dtype "
+                                     f"{dtype}), which only pickle can load: refused")
+        if dtype.fields is not None or dtype.kind not in _DTYPE_KINDS:
+            raise corrupt(self.path, f"member {name!r} has dtype {dtype}, not one minigan "
+                                     "writes")
+        if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0
+                                                 for n in shape)):
+            raise corrupt(self.path, f"member {name!r} has a damaged shape {shape!r}")
+        return dtype, shape, fortran
 
 
 def _decode(node, arrays, device):
     kind = node["type"]
     if kind == "value":
-        return node["value"]
+        value = node["value"]
+        if value is not None and not isinstance(value, (bool, str)):
+            raise TypeError(f"a plain value must be None, a bool or a string, found {value!r}")
+        return value
     if kind == "int":
-        return int(node["value"])
+        if type(node["value"]) is not int:
+            raise TypeError(f"an int entry holds {node['value']!r}")
+        return node["value"]
     if kind == "float":
+        if not isinstance(node["value"], str):
+            raise TypeError(f"a float entry holds {node['value']!r}, not its repr")
         return float(node["value"])
     if kind == "tensor":
         return Tensor(backend.to_device(arrays[node["key"]], device))

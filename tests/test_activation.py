@@ -7,24 +7,14 @@ import pytest
 
 import minigan
 import minigan.functional as F
-from minigan.gradcheck import gradcheck, gradgradcheck
-from conftest import no_floating_point_trouble
-
-
-def leaf(array, device, requires_grad=True):
-    return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
+from minigan.functional import activation as A
+from tests.helpers import check, leaf, no_floating_point_trouble
 
 
 def away_from_zero(shape, seed=0):
     """Samples with |x| ≥ 0.2, so finite differences never straddle the kink of relu at 0."""
     x = np.random.default_rng(seed).standard_normal(shape)
     return x + 0.2 * np.where(x >= 0, 1.0, -1.0)
-
-
-def check(fn, x):
-    assert gradcheck(fn, [x])
-    assert gradgradcheck(fn, [x])
-    assert gradgradcheck(lambda t: fn(t) * fn(t), [x])  # gy depends on x: see test_math_ops
 
 
 def sigmoid_reference(x):
@@ -48,6 +38,12 @@ ELEMENTWISE = {
                    lambda x: np.where(x > 0, 1.0, 0.01)),
     "leaky_relu_0.2": (lambda t: F.leaky_relu(t, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
                        lambda x: np.where(x > 0, 1.0, 0.2)),
+    # slopes outside [0, 1] take the op's other branch (max(x, a·x) no longer holds)
+    "leaky_relu_-0.5": (lambda t: F.leaky_relu(t, -0.5),
+                        lambda x: np.where(x > 0, x, -0.5 * x),
+                        lambda x: np.where(x > 0, 1.0, -0.5)),
+    "leaky_relu_1.5": (lambda t: F.leaky_relu(t, 1.5), lambda x: np.where(x > 0, x, 1.5 * x),
+                       lambda x: np.where(x > 0, 1.0, 1.5)),
     "sigmoid": (F.sigmoid, sigmoid_reference,
                 lambda x: sigmoid_reference(x) * (1 - sigmoid_reference(x))),
     "tanh": (F.tanh, np.tanh, lambda x: 1 - np.tanh(x) ** 2),
@@ -161,9 +157,49 @@ def test_log_softmax_far_out(device):
     assert y.numpy().tolist() == [[0.0, -1000.0], [-2000.0, 0.0]]
 
 
-@pytest.mark.parametrize("slope", [0.01, 0.2])
+@pytest.mark.parametrize("slope", [0.01, 0.2, -0.5, 1.5])
 def test_leaky_relu_keeps_the_dtype(slope):
     x = minigan.tensor([-1.0, 2.0])
     y = F.leaky_relu(x, slope)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y.numpy(), [-slope, 2.0], rtol=1e-6)
+
+
+def strided_layouts():
+    """The same (4, 3, 5, 6) values in the memory layouts activations meet: batch-first,
+    batch-last (a convolution's output), and a strided slice that is not one dense block."""
+    values = np.random.default_rng(1).standard_normal((4, 3, 5, 6)).astype(np.float32)
+    batch_last = values.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2)
+    sliced = np.concatenate([values, values], axis=3)[:, :, :, ::2]
+    return {"batch-first": values, "batch-last": batch_last, "sliced": sliced}
+
+
+@pytest.mark.parametrize("layout", ["batch-first", "batch-last", "sliced"])
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+def test_leaky_relu_family_in_every_memory_layout(layout, slope):
+    # The fast paths view dense memory as rows (activation.rows_in_memory); each layout
+    # takes a different branch and must give max(u, a·u) and its derivative exactly.
+    array = strided_layouts()[layout]
+    expected = np.where(array > 0, array, np.float32(slope) * array)
+    x = minigan.Tensor(array, requires_grad=True)
+    y = F.relu(x) if slope == 0 else F.leaky_relu(x, slope)
+    np.testing.assert_array_equal(y.numpy(), expected)
+    y.backward(minigan.ones(*array.shape))
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(array > 0, 1, np.float32(slope)))
+    in_place = strided_layouts()[layout]                # fresh arrays of the same layout
+    assert A.leaky_relu_(in_place, slope) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    np.testing.assert_array_equal(A.leaky_relu_gains(expected, slope),
+                                  np.where(array > 0, 1, np.float32(slope)))
+
+
+def test_rows_in_memory_views_dense_blocks_only():
+    layouts = strided_layouts()
+    rows = A.rows_in_memory(layouts["batch-last"], least=16)
+    assert rows.shape == (3 * 5, 6 * 4)       # memory order (C, H, W, N): rows of W·N ≥ 16
+    assert np.shares_memory(rows, layouts["batch-last"])
+    np.testing.assert_array_equal(rows, layouts["batch-first"].transpose(1, 2, 3, 0)
+                                  .reshape(15, 24))
+    assert A.rows_in_memory(layouts["batch-first"]).shape == (1, 360)   # smaller than least
+    assert A.rows_in_memory(layouts["sliced"]) is None
+    assert A.rows_in_memory(np.zeros((0, 3), np.float32)) is None

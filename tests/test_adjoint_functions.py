@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan.functional.math import GetItem, IndexAdd, MaxMin
-from minigan.functional.resize import (AvgPool2d, AvgPool2dAdjoint, BlockSum, ConstantPad, Crop,
-                                       Gather, RepeatPixels, Resample2d, ScatterAdd)
-from conftest import randn64
+from minigan.functional.reductions import MaxMin
+from minigan.functional.shapes import GetItem, IndexAdd
+from minigan.functional._linear_maps import Gather, Resample2d, ScatterAdd
+from minigan.functional.interpolation import BlockSum, RepeatPixels
+from minigan.functional.padding import ConstantPad, Crop
+from minigan.functional.pooling import AvgPool2d, AvgPool2dAdjoint
+from tests.helpers import randn64
 
 
 def _square(op):

@@ -8,12 +8,7 @@ import pytest
 import minigan
 import minigan.functional as F
 from minigan import Function
-
-from conftest import randn64
-
-
-def leaf(array, device="cpu", requires_grad=True):
-    return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
+from tests.helpers import leaf, randn64
 
 
 class LoggingIdentity(Function):

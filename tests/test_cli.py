@@ -14,7 +14,7 @@ from matplotlib.image import imread
 import minigan
 from minigan import cli
 from minigan.checkpoint import load_checkpoint
-from minigan.data import DATASETS
+from minigan.data import DATASETS, load_dataset
 from minigan.models import MODELS
 from minigan.models.vanilla import Vanilla
 from minigan.train import read_log
@@ -116,7 +116,9 @@ def test_a_missing_or_foreign_checkpoint_exits_2(tmp_path, capsys):
 def test_train_writes_a_run_and_refuses_to_overwrite_it(points_run, capsys):
     assert len(read_log(points_run / "log.jsonl")) == 4
     checkpoint = load_checkpoint(points_run)
-    assert checkpoint["meta"] == {"data": "ring8:256", "batch_size": 32, "seed": 0}
+    minigan.manual_seed(0)  # the ring is drawn after seeding, as the run drew it
+    assert checkpoint["meta"] == {"data": "ring8:256", "batch_size": 32, "seed": 0,
+                                  "data_fingerprint": load_dataset("ring8:256").fingerprint()}
     assert checkpoint["model"]["config"] == {"k": 1, "latent_dim": 4, "lr": 2e-4,
                                                "g_loss": "nonsaturating", "hidden": 16}
     for name in ("samples.png", "samples_000004.png", "loss_curves.png"):
@@ -232,7 +234,8 @@ def test_sample_npz_keeps_the_labels_and_refuses_other_formats(tmp_path, capsys)
     saved = np.load(out)
     assert saved["samples"].shape == (5, 2) and saved["labels"].tolist() == [3] * 5
     status, _, err = run_main(["sample", run, "--out", tmp_path / "grid.jpg"], capsys)
-    assert status == 2 and "expected a file ending in .png, .npy, .npz, found '.jpg'" in err
+    assert status == 2 and "expected a file ending in .png, .npy, .npz or a folder, found " \
+                           "'.jpg'" in err
 
 
 def test_eval_calls_the_models_evaluate(points_run, capsys, monkeypatch):
@@ -275,3 +278,204 @@ def test_resume_of_a_run_not_started_by_the_cli_exits_2(tmp_path, capsys):
     train(Vanilla((2,), latent_dim=4, hidden=16), loader, tmp_path, steps=1, progress=False)
     status, _, err = run_main(["train", "vanilla", "--resume", tmp_path], capsys)
     assert status == 2 and "does not say its data, batch_size, seed" in err
+
+
+# ==================== runs never lose, overwrite or mislabel data (issue 16) ==============
+
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, capsys):
+    """kill, timeout, docker stop and cluster schedulers send SIGTERM: the run saves as for
+    Ctrl-C and exits 143 (128 + 15)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minigan", "train", "vanilla", *TINY, "--steps", "100000",
+         "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    log = tmp_path / "log.jsonl"
+    deadline = time.monotonic() + 45
+    while not (log.exists() and log.read_text().strip()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no log line within 45 s"
+        time.sleep(0.05)
+    process.terminate()
+    out, err = process.communicate(timeout=45)
+    assert process.returncode == 143, err
+    assert "Traceback" not in err and "SIGTERM: finishing this step" in out
+    step = load_checkpoint(tmp_path)["step"]
+    assert f"interrupted at step {step} by SIGTERM: checkpoint saved" in out
+    assert len(read_log(log)) == step
+
+
+def test_resume_into_the_directory_of_another_run_exits_2(tmp_path, capsys):
+    for name in ("a", "b"):
+        assert run_main(["train", "vanilla", *TINY, "--steps", "2", "--out", tmp_path / name],
+                        capsys)[0] == 0
+    before = {p: (tmp_path / "b" / p).read_bytes() for p in os.listdir(tmp_path / "b")}
+    status, _, err = run_main(["train", "vanilla", "--resume", tmp_path / "a", "--steps", "3",
+                               "--out", tmp_path / "b"], capsys)
+    assert status == 2
+    assert f"{tmp_path / 'b'} holds a vanilla run at step 2 (checkpoint.npz): resuming " \
+           f"{tmp_path / 'a' / 'checkpoint.npz'} (step 2) there would replace its " \
+           "checkpoint and log; pass --overwrite to replace them, or another --out" in err
+    assert before == {p: (tmp_path / "b" / p).read_bytes() for p in os.listdir(tmp_path / "b")}
+
+
+def test_resume_refuses_changed_options_and_names_them(tmp_path, capsys):
+    assert run_main(["train", "vanilla", *TINY, "--steps", "2", "--lr", "1e-3",
+                     "--out", tmp_path], capsys)[0] == 0
+    # --lr 2e-4 is the default: refused all the same, since it was given
+    status, _, err = run_main(["train", "vanilla", "--resume", tmp_path, "--steps", "4",
+                               "--lr", "2e-4", "--batch-size", "16", "--seed", "0"], capsys)
+    assert status == 2
+    assert "--batch-size 16 (the run's batch_size is 32); --lr 0.0002 (the run's lr is " \
+           "0.001): a resumed run keeps the batch size, seed and model options" in err
+    assert load_checkpoint(tmp_path)["step"] == 2
+    # the same values, and what may change: steps, cadence
+    status, out, _ = run_main(["train", "vanilla", "--resume", tmp_path, "--steps", "4",
+                               "--lr", "1e-3", "--batch-size", "32", "--sample-every", "1",
+                               "--hidden", "16"], capsys)
+    assert status == 0 and "keeping its data ring8:256, batch size 32, seed 0" in out
+    assert (tmp_path / "samples_000003.png").exists()
+    assert load_checkpoint(tmp_path)["step"] == 4
+
+
+def _drawings(path, seed):
+    """A Quick, Draw! style .npy of 40 random 28x28 drawings."""
+    np.save(path, np.random.default_rng(seed).integers(0, 256, (40, 784), dtype=np.uint8))
+
+
+def test_resume_from_another_folder_and_with_moved_data(tmp_path, capsys, monkeypatch):
+    """The data path is stored absolute: the run resumes from another working directory;
+    after the file moves, --data may name the new place (same contents, checked), not
+    another data set."""
+    (tmp_path / "here").mkdir()
+    _drawings(tmp_path / "here" / "cats.npy", 0)
+    monkeypatch.chdir(tmp_path / "here")
+    assert run_main(["train", "vanilla", "--data", "quickdraw:cats.npy", "--batch-size", "8",
+                     "--hidden", "8", "--steps", "2", "--out", tmp_path / "run"],
+                    capsys)[0] == 0
+    assert load_checkpoint(tmp_path / "run")["meta"]["data"] == \
+        f"quickdraw:{tmp_path / 'here' / 'cats.npy'}"
+    monkeypatch.chdir(tmp_path)
+    assert run_main(["train", "vanilla", "--resume", "run", "--steps", "3"], capsys)[0] == 0
+    os.rename(tmp_path / "here" / "cats.npy", tmp_path / "moved.npy")
+    status, _, err = run_main(["train", "vanilla", "--resume", "run", "--steps", "4"], capsys)
+    assert status == 2 and f"the run's data set quickdraw:{tmp_path / 'here' / 'cats.npy'}: " \
+                           "[Errno 2] No such file" in err
+    assert err.rstrip().endswith("if it moved, give its new place with --data")
+    status, out, _ = run_main(["train", "vanilla", "--resume", "run", "--steps", "4",
+                               "--data", "quickdraw:moved.npy"], capsys)
+    assert status == 0 and f"data: quickdraw:{tmp_path / 'moved.npy'} instead of " \
+                           f"quickdraw:{tmp_path / 'here' / 'cats.npy'} (same contents)" in out
+    assert load_checkpoint("run")["meta"]["data"] == f"quickdraw:{tmp_path / 'moved.npy'}"
+    _drawings(tmp_path / "dogs.npy", 1)
+    status, _, err = run_main(["train", "vanilla", "--resume", "run", "--steps", "5",
+                               "--data", "quickdraw:dogs.npy"], capsys)
+    assert status == 2 and "--data quickdraw:dogs.npy: not the data the run trained on" in err
+    assert load_checkpoint("run")["step"] == 4
+
+
+@pytest.mark.skipif(minigan.cuda_available(), reason="this machine has a CUDA GPU")
+def test_device_flag_wins_over_the_variable_and_errors_name_it(tmp_path, capsys,
+                                                               monkeypatch):
+    monkeypatch.setenv("MINIGAN_DEVICE", "cuda")
+    assert run_main(["train", "vanilla", *TINY, "--steps", "1", "--device", "cpu", "--out",
+                     tmp_path / "a"], capsys)[0] == 0
+    assert os.environ["MINIGAN_DEVICE"] == "cuda"  # as it was
+    assert run_main(["sample", tmp_path / "a", "--device", "cpu"], capsys)[0] == 0
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "1", "--out",
+                               tmp_path / "b"], capsys)
+    assert status == 1 and "MINIGAN_DEVICE=cuda: device 'cuda' was requested" in err
+    monkeypatch.setenv("MINIGAN_DEVICE", "tpu")
+    status, _, err = run_main(["eval", tmp_path / "a"], capsys)
+    assert status == 2 and "MINIGAN_DEVICE=tpu: unknown device 'tpu'" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "vanilla", "--seed", "-1"], "argument --seed: expected a seed, an integer >= 0, "
+                                           "found -1"),
+    (["train", "vanilla", "--threads", "0"], "argument --threads: expected 'auto' or a number "
+                                             "of threads >= 1, found 0"),
+    (["train", "wgan-gp", "--lam", "-1"], "wgan-gp: lam must be a number >= 0, found -1.0"),
+    (["eval", "RUN", "--n", "1"], "argument --n: expected an integer >= 2, found 1"),
+    (["eval", "RUN", "--data", "bogus"], "--data bogus: unknown dataset 'bogus': expected "
+                                         "one of mnist5k"),
+    (["sample", "RUN", "--seed", "-2"], "argument --seed: expected a seed, an integer >= 0"),
+    (["sample", "RUN", "--out", "x.jpg"], "expected a file ending in .png, .npy, .npz or a "
+                                          "folder, found '.jpg'"),
+])
+def test_bad_input_names_its_option_and_exits_2(points_run, tmp_path, capsys, argv, message):
+    argv = [str(points_run) if a == "RUN" else a for a in argv]
+    if argv[0] == "train":
+        argv += ["--data", "ring8:64", "--steps", "1", "--out", tmp_path]
+    status, _, err = run_main(argv, capsys)
+    assert status == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "log.jsonl").exists()
+
+
+def test_sample_writes_into_the_run_or_a_folder_and_says_where(points_run, tmp_path,
+                                                               capsys):
+    status, out, _ = run_main(["sample", points_run, "--n", "5"], capsys)
+    assert status == 0 and out == f"wrote 5 samples to {points_run / 'grid.png'}\n"
+    assert imread(points_run / "grid.png").ndim == 3
+    status, out, err = run_main(["sample", points_run, "--n", "5", "--out", tmp_path], capsys)
+    assert status == 0 and out == f"wrote 5 samples to {tmp_path / 'grid.png'}\n"
+    assert os.listdir(tmp_path) == ["grid.png"]
+
+
+def test_cgan_on_unlabelled_data_is_refused_before_training(tmp_path, capsys):
+    _drawings(tmp_path / "cats.npy", 0)
+    status, _, err = run_main(["train", "cgan", "--data", f"quickdraw:{tmp_path / 'cats.npy'}",
+                               "--steps", "2", "--out", tmp_path / "run"], capsys)
+    assert status == 2 and "cgan is class-conditional: it needs a labelled data set" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_progress_line_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    """Under pytest stderr is not a terminal, as in a log file or a cluster job: no bar,
+    but progress lines (every 30 s, and the last one)."""
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "3", "--out", tmp_path],
+                              capsys)
+    assert status == 0 and err.startswith("vanilla step 3/3  loss_D ") and "it/s" in err
+
+
+def test_exit_codes_follow_the_docstring(points_run, tmp_path, capsys, monkeypatch):
+    """Bad input 2 (here a path through a file), a failed run 1 (a full disk, no memory),
+    one line on stderr each."""
+    (tmp_path / "file").write_text("not a folder")
+    status, _, err = run_main(["sample", points_run, "--out", tmp_path / "file" / "s.png"],
+                              capsys)
+    assert status == 2 and f"File exists: {str(tmp_path / 'file')!r}" in err
+    from minigan import train as train_module
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train_module, "save_checkpoint", disk_full)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "1", "--out",
+                               tmp_path / "run"], capsys)
+    assert status == 1
+    assert err.splitlines()[-1] == "minigan train: error: [Errno 28] No space left on device"
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(train_module, "save_checkpoint", no_memory)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "1", "--overwrite",
+                               "--out", tmp_path / "run"], capsys)
+    assert status == 1 and err.splitlines()[-1] == "minigan train: error: MemoryError"
+
+
+def test_a_second_sigterm_stops_at_once_with_143(tmp_path, capsys, monkeypatch):
+    real_step = Vanilla.step
+
+    def terminate_twice(self, batch):
+        losses = real_step(self, batch)
+        if self.d_updates == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # finish the step and save, please ...
+            os.kill(os.getpid(), signal.SIGTERM)  # ... no: now
+        return losses
+
+    monkeypatch.setattr(Vanilla, "step", terminate_twice)
+    status, _, err = run_main(["train", "vanilla", *TINY, "--steps", "50", "--checkpoint-every",
+                               "50", "--out", tmp_path], capsys)
+    assert status == 143 and "minigan train: error: SIGTERM: stopped without saving" in err
+    assert not (tmp_path / "checkpoint.npz").exists()

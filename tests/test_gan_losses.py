@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import minigan
+import minigan.functional as F
 from minigan.models import losses as L
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 
 def sigma(l):
@@ -162,8 +163,8 @@ def test_gradient_penalty_of_linear_critic_closed_form(device):
 
 
 def test_gradient_penalty_interpolates_per_sample(device):
-    """x̂ = εx + (1−ε)G(z) with one ε ∈ [0, 1] per sample (same for all its pixels); for
-    D(x) = ½‖x‖², ∇D(x̂) = x̂ and the reported mean norm is E‖x̂‖."""
+    """x̂ₙ = εₙxₙ + (1−εₙ)G(z)ₙ with its own εₙ ∈ [0, 1] per sample (the same for all its
+    pixels); for D(x) = ½‖x‖², ∇D(x̂) = x̂ and the reported mean norm is E‖x̂‖."""
     seen = []
 
     def critic(x):
@@ -173,11 +174,16 @@ def test_gradient_penalty_interpolates_per_sample(device):
     real = randn64(6, 1, 2, 2, device=device, requires_grad=False)
     fake = randn64(6, 1, 2, 2, device=device, requires_grad=False)
     gp, norm = L.gradient_penalty(critic, real, fake, lam=1.0)
-    x_hat, r, f = seen[0], real.numpy(), fake.numpy()
-    eps = (x_hat - f) / (r - f)  # (N, 1, 2, 2): one value per sample
-    np.testing.assert_allclose(eps, np.broadcast_to(eps[:, :1, :1, :1], eps.shape), rtol=1e-9)
-    assert ((eps >= 0) & (eps <= 1)).all() and eps.std() > 0
-    norms = np.sqrt((x_hat ** 2).sum(axis=(1, 2, 3)))
+    x_hat, r, f = (a.reshape(6, -1) for a in (seen[0], real.numpy(), fake.numpy()))
+    # εₙ by least squares on sample n's own segment, x̂ₙ − fₙ = εₙ(rₙ − fₙ); then x̂ₙ must lie
+    # on that segment exactly (one ε for all its pixels)
+    eps = ((x_hat - f) * (r - f)).sum(axis=1) / ((r - f) ** 2).sum(axis=1)
+    np.testing.assert_allclose(x_hat, eps[:, None] * r + (1 - eps[:, None]) * f, atol=1e-12)
+    assert ((eps >= 0) & (eps <= 1)).all()
+    # one ε per sample, not one per batch: every pair differs far beyond round-off
+    gaps = np.abs(eps[:, None] - eps[None, :])[~np.eye(6, dtype=bool)]
+    assert gaps.min() > 1e-6, eps
+    norms = np.sqrt((x_hat ** 2).sum(axis=1))
     assert np.isclose(norm, norms.mean(), rtol=1e-9)
     assert np.isclose(gp.item(), np.mean((norms - 1) ** 2), rtol=1e-9)
 
@@ -215,14 +221,13 @@ def test_gradient_penalty_gradient_wrt_mlp_critic_weights(device):
 
 
 def test_gradient_penalty_gradient_wrt_conv_critic_weights(device):
-    conv = pytest.importorskip("minigan.functional.conv")
     real = randn64(2, 1, 5, 5, device=device, requires_grad=False)
     fake = randn64(2, 1, 5, 5, device=device, requires_grad=False)
     w1, w2 = randn64(3, 1, 3, 3, device=device), randn64(1, 3, 2, 2, device=device)
 
     def critic(x, w1, w2):
-        h = conv.conv2d(x, w1, stride=2).tanh()       # (2, 1, 5, 5) -> (2, 3, 2, 2)
-        return conv.conv2d(h, w2).reshape(-1)         # (2, 3, 2, 2) -> (2,)
+        h = F.conv2d(x, w1, stride=2).tanh()          # (2, 1, 5, 5) -> (2, 3, 2, 2)
+        return F.conv2d(h, w2).reshape(-1)            # (2, 3, 2, 2) -> (2,)
 
     def penalty(w1, w2):
         minigan.manual_seed(3)
@@ -239,16 +244,37 @@ def test_gradient_penalty_does_not_reach_the_generator(device):
     assert g_fake is None
 
 
-def test_gradient_penalty_under_no_grad_gives_the_value_only(device):
-    w = randn64(2, 1, device=device)
+CRITIC_ACTIVATIONS = {
+    "tanh": F.tanh,
+    "leaky_relu": lambda h: F.leaky_relu(h, 0.2),   # these two have an array fast path,
+    "relu": F.relu,                                 # which only the no_grad value runs
+}
+
+
+@pytest.mark.parametrize("activation", sorted(CRITIC_ACTIVATIONS))
+def test_gradient_penalty_under_no_grad_gives_the_value_only(device, activation):
+    """Under no_grad ∇D(x̂) comes from the first-order walk (the ops' fast paths), with a
+    graph from their differentiable backward: the two values must agree. The critic
+    x ↦ act(x W₁) W₂ has ∇D = W₁ diag(act′) W₂, which depends on every unit's slope."""
+    act = CRITIC_ACTIVATIONS[activation]
+    w1, w2 = randn64(2, 5, device=device), randn64(5, 1, device=device)
     real, fake = randn64(3, 2, device=device), randn64(3, 2, device=device)
+    seen = []
+
+    def critic(x):
+        seen.append(x.numpy())
+        return act(x @ w1) @ w2
+
     minigan.manual_seed(1)
-    gp, norm = L.gradient_penalty(lambda x: (x @ w).tanh(), real, fake)
+    gp, norm = L.gradient_penalty(critic, real, fake)
     minigan.manual_seed(1)
     with minigan.no_grad():
-        value, same_norm = L.gradient_penalty(lambda x: (x @ w).tanh(), real, fake)
+        value, same_norm = L.gradient_penalty(critic, real, fake)
     assert value.creator is None and not value.requires_grad
-    assert value.item() == pytest.approx(gp.item(), rel=1e-12) and same_norm == norm
+    assert value.item() == pytest.approx(gp.item(), rel=1e-12)
+    assert same_norm == pytest.approx(norm, rel=1e-12)
+    h = seen[0] @ w1.numpy()                   # the hidden pre-activations at x̂
+    assert (h > 0).any() and (h < 0).any()     # both sides of the kink are exercised
 
 
 # ==================== bad input ====================

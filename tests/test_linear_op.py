@@ -4,7 +4,7 @@ import pytest
 
 import minigan
 import minigan.functional as F
-from conftest import randn64
+from tests.helpers import randn64
 
 
 @pytest.mark.parametrize("x_shape", [(3, 4), (1, 4), (2, 3, 4)])

@@ -7,23 +7,13 @@ import pytest
 
 import minigan
 from minigan.functional import loss as L
-from minigan.gradcheck import gradcheck, gradgradcheck
-from conftest import no_floating_point_trouble
+from tests.helpers import check, leaf, no_floating_point_trouble
 
 REDUCTIONS = ["mean", "sum", "none"]
 
 
-def leaf(array, device, requires_grad=True):
-    return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
-
-
 def probabilities(*shape, low=0.1, high=0.9, seed=0):
     return low + (high - low) * np.random.default_rng(seed).random(shape)
-
-
-def check(fn, *inputs):
-    assert gradcheck(fn, inputs)
-    assert gradgradcheck(fn, inputs)
 
 
 def reduce_reference(values, reduction):

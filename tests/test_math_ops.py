@@ -1,12 +1,8 @@
-"""The ops of minigan/functional/math.py: forward values against NumPy, first- and
-second-order finite-difference checks in float64, hand-derived gradients where the rule is
-the point (broadcasting, repeated indices, ties), and the error messages.
-
-``check`` runs gradgradcheck twice: on f, and on f² (each output squared). gradgradcheck
-differentiates vᵀ ∂f/∂x with v held constant, so for an op that is linear in x (add,
-reshape, getitem, ...) the first form only sees a zero Hessian; squaring makes the incoming
-gradient gy = 2f·v depend on x, so the second form also differentiates the op's backward
-with respect to gy — the path a gradient penalty takes through every layer.
+"""The ops of minigan/functional/arithmetic.py, reductions.py and shapes.py: forward values
+against NumPy, first- and second-order finite-difference checks in float64, hand-derived
+gradients where the rule is the point (broadcasting, repeated indices, ties), and the error
+messages. ``check`` (tests/helpers.py) says why it runs gradgradcheck on f²: most of these
+ops are linear.
 """
 import numpy as np
 import pytest
@@ -16,15 +12,11 @@ from hypothesis.extra import numpy as hnp
 import minigan
 import minigan.functional as F
 from minigan import backend
-from minigan.functional.math import reduce_dot, reduce_sum
-from minigan.gradcheck import gradcheck, gradgradcheck
+from minigan.functional.reductions import reduce_dot, reduce_sum
+from tests.helpers import check, leaf
 
 HYPOTHESIS = settings(max_examples=20, deadline=None, derandomize=True,
                       suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def leaf(array, device, requires_grad=True):
-    return minigan.tensor(array, dtype="float64", device=device, requires_grad=requires_grad)
 
 
 def normal(shape, seed=0):
@@ -39,19 +31,6 @@ def away_from_zero(shape, seed=0):
     """Samples with |x| ≥ 0.3, so finite differences never straddle a kink at 0."""
     x = normal(shape, seed)
     return x + 0.3 * np.where(x >= 0, 1.0, -1.0)
-
-
-def squared(fn):
-    def fn_squared(*args):
-        out = fn(*args)
-        return tuple(y * y for y in out) if isinstance(out, tuple) else out * out
-    return fn_squared
-
-
-def check(fn, *inputs):
-    assert gradcheck(fn, inputs)
-    assert gradgradcheck(fn, inputs)
-    assert gradgradcheck(squared(fn), inputs)
 
 
 def assert_values(out, expected):

@@ -65,10 +65,31 @@ def test_fid_of_samples_zero_symmetric_and_near_closed_form():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4000, 3)) * np.array([1.0, 2.0, 0.5])
     y = rng.standard_normal((4000, 3)) * np.array([2.0, 1.0, 0.5]) + np.array([1.0, 0, 0])
-    assert M.fid(x, x) == 0.0
+    # fid(x, x) is Tr Σ + Tr Σ − 2 Tr((Σ^½ Σ Σ^½)^½): exactly 0, but computed as a difference
+    # of terms of size 2 Tr Σ (≈ 10.5 here) from backward-stable eigendecompositions, each
+    # off by a few machine epsilons relative. 100 ε · 2 Tr Σ (2e-13) bounds that round-off.
+    trace = np.trace(np.cov(x, rowvar=False))
+    assert M.fid(x, x) == pytest.approx(0.0, abs=100 * np.finfo(float).eps * 2 * trace)
     assert M.fid(x, y) == pytest.approx(M.fid(y, x), rel=1e-9)
     # populations: ‖μ₁−μ₂‖² = 1, Σ(√a − √b)² = (1−2)² + (2−1)² + 0 = 2
     assert M.fid(x, y) == pytest.approx(3.0, abs=0.15)
+
+
+def test_feature_statistics_use_the_unbiased_covariance():
+    """Points (0, 0), (2, 0), (0, 2): mean (⅔, ⅔), deviations (−⅔, −⅔), (⁴⁄₃, −⅔), (−⅔, ⁴⁄₃).
+    Σ of the squared x deviations is 4/9 + 16/9 + 4/9 = 8/3, of the products
+    4/9 − 8/9 − 8/9 = −4/3; divided by N − 1 = 2: Σ = [[4/3, −2/3], [−2/3, 4/3]]
+    (the biased N-denominator would give [[8/9, −4/9], [−4/9, 8/9]])."""
+    mean, cov = M.feature_statistics(np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]))
+    np.testing.assert_allclose(mean, [2 / 3, 2 / 3], rtol=1e-15)
+    np.testing.assert_allclose(cov, [[4 / 3, -2 / 3], [-2 / 3, 4 / 3]], rtol=1e-15)
+
+
+def test_fid_uses_the_unbiased_covariance():
+    """{−1, 1} against {4, 4} in 1-D: ‖μ₁ − μ₂‖² = 16, σ₁² = (1 + 1)/(2 − 1) = 2, σ₂² = 0 and
+    the cross term 2√(σ₁²σ₂²) = 0: FID = 18 (17 with the biased σ₁² = 1)."""
+    assert M.fid(np.array([[-1.0], [1.0]]), np.array([[4.0], [4.0]])) == pytest.approx(
+        18.0, rel=1e-15)
 
 
 def test_fid_with_fewer_samples_than_dimensions_is_finite():

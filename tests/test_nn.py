@@ -9,7 +9,7 @@ import pytest
 import minigan
 from minigan import backend, nn
 from minigan.nn import init
-from conftest import randn64
+from tests.helpers import randn64
 
 
 class Affine(nn.Module):

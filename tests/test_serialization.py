@@ -1,6 +1,8 @@
 """minigan.serialization: exact round trips through one .npz, clear errors, atomic writes."""
+import io
 import json
 import os
+import tracemalloc
 import zipfile
 from collections import OrderedDict
 
@@ -160,8 +162,9 @@ def test_foreign_npz_is_a_clear_error(tmp_path):
 
 def test_pickled_member_is_refused(tmp_path):
     path = tmp_path / "evil.npz"
-    np.savez(path, __minigan__=np.array("{}"), x=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(CheckpointError, match=r"evil\.npz.*(pickle|Object arrays)"):
+    np.savez(path, __minigan__=_structure({"type": "array", "key": "x"}),
+             x=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(CheckpointError, match=r"evil\.npz.*holds Python objects .*pickle"):
         load(path)
 
 
@@ -173,6 +176,122 @@ def test_corrupt_structure_entry_is_a_clear_error(tmp_path):
         {"format": "minigan-checkpoint", "version": 99, "root": None})))
     with pytest.raises(CheckpointError, match="version 99 is not supported"):
         load(tmp_path / "v.npz")
+
+
+# ==================== damaged and hostile archives (issue 16) ====================
+
+def _structure(root):
+    """The ``__minigan__`` entry of a file whose nesting is ``root``."""
+    return np.array(json.dumps({"format": "minigan-checkpoint", "version": 1, "root": root}))
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _archive(path, members, compression=zipfile.ZIP_STORED):
+    """A zip of ``members`` (name -> bytes), written member by member as given."""
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+WEIGHTS = {"type": "dict", "ordered": False,
+           "items": [["w", {"type": "tensor", "key": "w"}]]}
+
+
+def test_members_the_structure_does_not_name_are_never_read(tmp_path):
+    """A small file with a big compressible member beside the checkpoint (the issue: 1 MB
+    on disk, 600 MB of zeros inside) costs nothing, nor does a damaged extra member."""
+    path = _archive(tmp_path / "padded.npz", {
+        "__minigan__.npy": _npy(_structure(WEIGHTS)),
+        "w.npy": _npy(np.arange(3.0)),
+        "zeros.npy": _npy(np.zeros(8 << 20)),          # 64 MiB, ~64 KiB deflated
+        "mangled.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8', 'fortr"},
+        compression=zipfile.ZIP_DEFLATED)
+    assert os.path.getsize(path) < 1 << 20
+    tracemalloc.start()
+    try:
+        loaded = load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded["w"].numpy().tolist() == [0.0, 1.0, 2.0]
+    assert peak < 4 << 20, f"{peak / 2**20:.0f} MiB allocated to read 3 numbers"
+
+
+def _header_claiming(shape, dtype="<f8"):
+    """An .npy version 1.0 header declaring ``shape``, padded as NumPy pads it."""
+    header = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+@pytest.mark.parametrize("shape", [(10 ** 13,), (2 ** 62, 2 ** 62), (5,)])
+def test_declared_sizes_are_checked_before_allocating(tmp_path, shape):
+    """A member whose header claims 10^13 floats (80 TB) but holds 16 bytes is refused
+    without a MemoryError; so is one claiming 5 floats and holding 2."""
+    path = _archive(tmp_path / "liar.npz", {"__minigan__.npy": _npy(_structure(WEIGHTS)),
+                                            "w.npy": _header_claiming(shape) + bytes(16)})
+    with pytest.raises(CheckpointError, match=r"^corrupt checkpoint '.*liar\.npz': member "
+                                              r"'w\.npy' declares float64 .* but holds 16$"):
+        load(path)
+
+
+@pytest.mark.parametrize("member, message", [
+    # NumPy's header parser raises tokenize.TokenError on this one
+    (b"\x93NUMPY\x01\x00\x40\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3,"
+     + b" " * 17 + b"\n", "damaged .npy header"),
+    (_header_claiming((3,), "|O") + bytes(24), "holds Python objects"),
+    (_header_claiming((3,), "V8") + bytes(24), "has dtype |V8"),
+    (b"\x93NUMPY\x09\x00" + bytes(8), "damaged .npy header"),
+    (b"not npy at all", "damaged .npy header"),
+])
+def test_a_mangled_member_is_one_corrupt_checkpoint_line(tmp_path, member, message):
+    path = _archive(tmp_path / "m.npz", {"__minigan__.npy": _npy(_structure(WEIGHTS)),
+                                         "w.npy": member})
+    with pytest.raises(CheckpointError) as error:
+        load(path)
+    text = str(error.value)
+    assert text.startswith(f"corrupt checkpoint {str(path)!r}: ") and message in text
+    assert "\n" not in text
+
+
+def test_an_unsupported_zip_version_is_a_corrupt_checkpoint(tmp_path):
+    path = tmp_path / "v.npz"
+    save({"w": np.ones(2)}, path)
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x01\x02", 6), (b"PK\x03\x04", 4)):  # central, local
+        at = data.find(signature)
+        while at >= 0:
+            data[at + offset] = 99        # "version needed to extract": 9.9
+            at = data.find(signature, at + 1)
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"^corrupt checkpoint .*v\.npz'.*zip file "
+                                              r"version 9\.9"):
+        load(path)
+
+
+def test_a_structure_naming_a_missing_member_is_corrupt(tmp_path):
+    path = _archive(tmp_path / "gap.npz", {"__minigan__.npy": _npy(_structure(WEIGHTS))})
+    with pytest.raises(CheckpointError, match=r"^corrupt checkpoint .*names the array 'w', "
+                                              r"but the archive has no member 'w\.npy'"):
+        load(path)
+
+
+@pytest.mark.parametrize("root", [
+    {"type": "int", "value": "12"}, {"type": "int", "value": 1.5},
+    {"type": "value", "value": [1, 2]}, {"type": "float", "value": 2.5},
+    {"type": "dict", "items": [["a"]]}, {"type": "mystery"}, [1],
+])
+def test_a_structure_of_the_wrong_types_is_corrupt(tmp_path, root):
+    np.savez(tmp_path / "s.npz", __minigan__=_structure(root))
+    with pytest.raises(CheckpointError, match=r"^corrupt checkpoint .*structure entry is "
+                                              r"corrupt"):
+        load(tmp_path / "s.npz")
 
 
 # ==================== atomic writes ====================

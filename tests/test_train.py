@@ -3,6 +3,7 @@ bad arguments. Runs use tiny data (8x8 images, 2-D points) and tiny MLPs: second
 import json
 import math
 import os
+import shutil
 import signal
 
 import numpy as np
@@ -14,7 +15,8 @@ from minigan.checkpoint import build_model, load_checkpoint
 from minigan.data import DataLoader, Dataset, load_dataset
 from minigan.models.vanilla import Vanilla
 from minigan.serialization import CheckpointError, save
-from minigan.train import TrainingDiverged, read_log, train
+from minigan import train as train_module
+from minigan.train import LogError, RunExists, TrainingDiverged, read_log, train
 
 SEED = 7
 OPTIONS = dict(latent_dim=4, hidden=16)
@@ -298,3 +300,232 @@ def test_log_lines_are_plain_json(tmp_path):
     with open(tmp_path / "log.jsonl") as f:
         lines = f.read().splitlines()
     assert len(lines) == 2 and json.loads(lines[0])["step"] == 1
+
+
+# ==================== run directories: nothing is lost or mislabelled (issue 16) ==========
+
+@pytest.fixture
+def quick_pictures(monkeypatch):
+    """Each picture an empty file, named as the run names it: these tests are about which
+    files a run keeps, not what they show (matplotlib would cost ~0.1 s a picture)."""
+    def draw(self):
+        for name in (f"samples_{self.step:06d}.png", "samples.png", "loss_curves.png"):
+            open(os.path.join(self.out_dir, name), "wb").close()
+        self.drawn_step = self.step
+
+    monkeypatch.setattr(train_module._Run, "draw", draw)
+
+
+def snapshot(directory):
+    """{name: bytes} of every file in ``directory``."""
+    return {name: (directory / name).read_bytes() for name in sorted(os.listdir(directory))}
+
+
+def test_a_new_run_refuses_a_directory_that_holds_a_run(tmp_path, quick_pictures):
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=2, progress=False)
+    before = snapshot(tmp_path)
+    variant, loader = setup()
+    with pytest.raises(RunExists, match=r"already holds a vanilla run at step 2 "
+                                        r"\(checkpoint.npz\): starting a new run there"):
+        train(variant, loader, tmp_path, steps=3, progress=False)
+    assert snapshot(tmp_path) == before
+    # a run killed before its first checkpoint left a log: that is a run too
+    (tmp_path / "checkpoint.npz").unlink()
+    with pytest.raises(RunExists, match=r"holds the files of a run \(log.jsonl, "):
+        train(variant, loader, tmp_path, steps=3, progress=False)
+
+
+def test_resume_into_a_directory_of_another_run_is_refused(tmp_path, quick_pictures):
+    """The issue: `train X --resume A --out B` replaced run B's checkpoint and log with
+    A's. Now B is untouched unless overwrite=True, which replaces B's files by A's."""
+    for name, steps in (("a", 3), ("b", 5)):
+        variant, loader = setup(seed=SEED if name == "a" else SEED + 1)
+        train(variant, loader, tmp_path / name, steps=steps, sample_every=1, progress=False)
+    before = snapshot(tmp_path / "b")
+    variant, loader = setup()
+    with pytest.raises(RunExists, match=r"b already holds a vanilla run at step 5 "
+                                        r"\(checkpoint.npz\): resuming .*a/checkpoint.npz "
+                                        r"\(step 3\) there"):
+        train(variant, loader, tmp_path / "b", steps=4, resume=tmp_path / "a",
+              progress=False)
+    assert snapshot(tmp_path / "b") == before
+    train(variant, loader, tmp_path / "b", steps=4, resume=tmp_path / "a", overwrite=True,
+          progress=False)
+    assert [r["step"] for r in read_log(tmp_path / "b" / "log.jsonl")] == [1, 2, 3, 4]
+    assert read_log(tmp_path / "b" / "log.jsonl")[:3] == read_log(tmp_path / "a" / "log.jsonl")
+    # none of b's own pictures is left to pass for a's
+    assert sorted(p for p in os.listdir(tmp_path / "b") if p.startswith("samples_")) == \
+        ["samples_000004.png"]
+
+
+def test_resume_from_an_older_copy_inside_the_run_is_refused(tmp_path, quick_pictures):
+    """The issue: `--resume RUN/some_copy.npz` rewound RUN/checkpoint.npz and cut its log.
+    A copy of the same state (same run, same step) is fine; rewinding needs overwrite."""
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=2, progress=False)
+    shutil.copy(tmp_path / "checkpoint.npz", tmp_path / "step2.npz")
+    train(variant, loader, tmp_path, steps=4, resume=tmp_path, progress=False)
+    shutil.copy(tmp_path / "checkpoint.npz", tmp_path / "step4.npz")
+    before = snapshot(tmp_path)
+    variant, loader = setup()
+    with pytest.raises(RunExists, match=r"holds a vanilla run at step 4 .*: resuming "
+                                        r".*step2.npz \(step 2\) there"):
+        train(variant, loader, tmp_path, steps=5, resume=tmp_path / "step2.npz",
+              progress=False)
+    assert snapshot(tmp_path) == before
+    train(variant, loader, tmp_path, steps=5, resume=tmp_path / "step4.npz", progress=False)
+    assert [r["step"] for r in read_log(tmp_path / "log.jsonl")] == [1, 2, 3, 4, 5]
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=3, resume=tmp_path / "step2.npz", overwrite=True,
+          progress=False)
+    assert load_checkpoint(tmp_path)["step"] == 3
+    assert [r["step"] for r in read_log(tmp_path / "log.jsonl")] == [1, 2, 3]
+    assert (tmp_path / "step2.npz").exists()  # the file resumed from is not a run file
+
+
+def test_a_copy_of_another_runs_checkpoint_does_not_take_this_runs_log(tmp_path,
+                                                                       quick_pictures, capsys):
+    for name, seed in (("a", SEED), ("b", SEED + 1)):
+        variant, loader = setup(seed=seed)
+        train(variant, loader, tmp_path / name, steps=3, progress=False)
+    shutil.copy(tmp_path / "a" / "checkpoint.npz", tmp_path / "b" / "from_a.npz")
+    variant, loader = setup()
+    train(variant, loader, tmp_path / "c", steps=4, resume=tmp_path / "b" / "from_a.npz",
+          progress=False)
+    assert "is the log of another run: the log of this one starts at step 3" in \
+        capsys.readouterr().out
+    assert [r["step"] for r in read_log(tmp_path / "c" / "log.jsonl")] == [4]
+
+
+def test_overwrite_deletes_the_old_runs_files_and_only_them(tmp_path, quick_pictures):
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=4, sample_every=1, progress=False)
+    (tmp_path / "grid.png").write_bytes(b"a grid of the old run")   # minigan sample's
+    (tmp_path / "notes.txt").write_text("mine")
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=2, sample_every=2, overwrite=True, progress=False)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.npz", "log.jsonl", "loss_curves.png",
+                                            "notes.txt", "samples.png", "samples_000002.png"]
+
+
+def test_temporary_files_of_a_killed_save_are_removed_at_the_start(tmp_path,
+                                                                  quick_pictures):
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=2, progress=False)
+    stale = [f".checkpoint.npz.{'0' * 32}.tmp", f".samples_000002.png.{'a1' * 16}.tmp"]
+    others = [f".notes.txt.{'0' * 32}.tmp", ".checkpoint.npz.short.tmp"]
+    for name in stale + others:
+        (tmp_path / name).write_bytes(b"half a file")
+    train(variant, loader, tmp_path, steps=3, resume=tmp_path, progress=False)
+    assert not any((tmp_path / name).exists() for name in stale)
+    assert all((tmp_path / name).exists() for name in others)
+
+
+# ==================== non-finite weights (issue 16) ====================
+
+def test_a_huge_learning_rate_never_saves_infinite_state(tmp_path, quick_pictures):
+    """Vanilla with lr 1e10 on the ring: after step 2 the losses are finite (~1e20) but
+    Adam's second moments of G overflowed to inf. The run stops before saving them, and the
+    checkpoint of step 1 really is good."""
+    minigan.manual_seed(0)
+    loader = DataLoader(load_dataset("ring8:256"), batch_size=32, seed=0)
+    model = Vanilla((2,), lr=1e10, **OPTIONS)
+    with np.errstate(over="ignore", invalid="ignore"), \
+            pytest.raises(TrainingDiverged, match=r"step 2: the optimizer of G's exp_avg_sq "
+                                                  r"of parameter 0 holds \d+ inf .*the last "
+                                                  r"good checkpoint, .* \(step 1\), is kept"):
+        train(model, loader, tmp_path, steps=5, checkpoint_every=1, progress=False)
+    checkpoint = load_checkpoint(tmp_path)  # refuses non-finite state itself
+    assert checkpoint["step"] == 1
+
+
+def test_a_run_never_ends_with_non_finite_weights(tmp_path, monkeypatch, quick_pictures):
+    variant, loader = setup()
+    real_step = Vanilla.step
+
+    def inf_weight_at_4(self, batch):
+        losses = real_step(self, batch)
+        if self.d_updates == 4:
+            self.G[0].weight.data[0, 0] = np.inf  # after the losses: they are finite
+        return losses
+
+    monkeypatch.setattr(Vanilla, "step", inf_weight_at_4)
+    with pytest.raises(TrainingDiverged, match=r"step 4: network G's 0.weight holds 1 inf "
+                                               r"\(of 64 values\) .*no checkpoint was saved"):
+        train(variant, loader, tmp_path, steps=4, progress=False)
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+# ==================== the log (issue 16) ====================
+
+def test_a_torn_last_log_line_is_dropped_and_said(tmp_path, quick_pictures, capsys):
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=4, progress=False)
+    with open(tmp_path / "log.jsonl", "a") as f:
+        f.write('{"step": 5, "loss_D": 1.3')  # the crash came mid-line
+    assert [r["step"] for r in read_log(tmp_path / "log.jsonl")] == [1, 2, 3, 4]
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=6, resume=tmp_path, progress=False)
+    assert "log.jsonl: dropped its last line (line 5), torn by a crash" in \
+        capsys.readouterr().out
+    assert [r["step"] for r in read_log(tmp_path / "log.jsonl")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_damaged_log_line_before_the_last_is_an_error(tmp_path, quick_pictures):
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=4, progress=False)
+    lines = (tmp_path / "log.jsonl").read_text().splitlines(keepends=True)
+    lines[1] = '{"step": 2, "loss_D\n'
+    (tmp_path / "log.jsonl").write_text("".join(lines))
+    variant, loader = setup()
+    with pytest.raises(LogError, match=r"log.jsonl, line 2: .*only a torn last line can be "
+                                       r"dropped"):
+        train(variant, loader, tmp_path, steps=6, resume=tmp_path, progress=False)
+    assert load_checkpoint(tmp_path)["step"] == 4
+
+
+# ==================== SIGTERM and progress (issue 16) ====================
+
+def test_sigterm_finishes_the_step_and_saves_like_ctrl_c(tmp_path, monkeypatch, capsys,
+                                                         quick_pictures):
+    variant, loader = setup()
+    real_step = Vanilla.step
+
+    def terminate_at_3(self, batch):
+        losses = real_step(self, batch)
+        if self.d_updates == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # kill, timeout, docker stop
+        return losses
+
+    def unhandled(signum, frame):  # what would otherwise end the process, unsaved
+        raise AssertionError("SIGTERM was not handled by the training loop")
+
+    monkeypatch.setattr(Vanilla, "step", terminate_at_3)
+    before = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        result = train(variant, loader, tmp_path, steps=1000, checkpoint_every=500,
+                       progress=False)
+        assert signal.getsignal(signal.SIGTERM) is unhandled
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert result["interrupted"] and result["signal"] == "SIGTERM" and result["step"] == 3
+    assert load_checkpoint(tmp_path)["step"] == 3
+    assert f"interrupted at step 3 by SIGTERM: checkpoint saved to {tmp_path}" in \
+        capsys.readouterr().out
+
+
+def test_progress_lines_when_output_is_not_a_terminal(tmp_path, capsys, quick_pictures):
+    variant, loader = setup()
+    train(variant, loader, tmp_path, steps=3, progress=1e-9)  # a line after every step
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[:3] for line in lines] == [["vanilla", "step", f"{n}/3"]
+                                                    for n in (1, 2, 3)]
+    assert all(" loss_D " in line and " it/s  ETA " in line for line in lines)
+    assert lines[-1].endswith("ETA 00:00:00")
+    variant, loader = setup()
+    train(variant, loader, tmp_path / "quiet", steps=3, progress=False)
+    assert capsys.readouterr() == ("", "")
+    with pytest.raises(ValueError, match="progress must be True, False or a number of "
+                                         "seconds > 0, found 0"):
+        train(variant, loader, tmp_path, steps=3, progress=0)

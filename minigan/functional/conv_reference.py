@@ -3,7 +3,9 @@
 These are the oracles of the fast ops in ``conv.py`` (im2col + one GEMM), and the version
 to read first: every output element is the sum the formula writes down, with the zero
 padding expressed as "skip the terms that fall outside the input". They work on NumPy
-(or CuPy) arrays and take PyTorch's arguments (int or pair; padding also "same" / "valid").
+(or CuPy) arrays and take PyTorch's arguments (int or pair; padding also "same" / "valid"),
+read, with the output sizes, by functional/arguments.py like the fast ops' (the tests pin
+those sizes by hand, on the notes' DCGAN walks).
 
 >>> import numpy as np
 >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
@@ -17,37 +19,19 @@ array([[1., 2., 1.],
        [1., 2., 1.]])
 """
 from minigan.backend import get_array_module
-
-
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def _same_padding(kernel, dilation):
-    """PyTorch's split of the total padding d(k − 1) for "same": the extra row goes last."""
-    total = dilation * (kernel - 1)
-    return total // 2, total - total // 2
-
-
-def _conv_pads(padding, kernel_size, dilation):
-    """((top, bottom), (left, right)) from PyTorch's padding argument."""
-    if padding == "valid":
-        return (0, 0), (0, 0)
-    if padding == "same":
-        return tuple(_same_padding(k, d) for k, d in zip(kernel_size, dilation))
-    ph, pw = _pair(padding)
-    return (ph, ph), (pw, pw)
+from minigan.functional.arguments import (conv_output_size, conv_padding,
+                                          conv_transpose_output_size, int_pair)
 
 
 def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """y[n, o, i, j] = b[o] + Σ_{c, kh, kw} w[o, c, kh, kw] · x[n, g·Cg + c, i·s − pt + kh·d,
     j·s − pl + kw·d] (terms outside the input are zero), g = o // (OC / groups)."""
+    op = "conv2d_reference"
     N, C, H, W = x.shape
     OC, Cg, KH, KW = w.shape
-    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
-    (pt, pb), (pl, pr) = _conv_pads(padding, (KH, KW), (dh, dw))
-    OH = (H + pt + pb - dh * (KH - 1) - 1) // sh + 1
-    OW = (W + pl + pr - dw * (KW - 1) - 1) // sw + 1
+    (sh, sw), (dh, dw) = int_pair(stride, op, "stride", 1), int_pair(dilation, op, "dilation", 1)
+    (pt, pb), (pl, pr) = conv_padding(padding, (KH, KW), (sh, sw), (dh, dw), op)
+    OH, OW = conv_output_size(H, KH, sh, (pt, pb), dh), conv_output_size(W, KW, sw, (pl, pr), dw)
     OCg = OC // groups
     y = get_array_module(x).zeros((N, OC, OH, OW), dtype=x.dtype)
     for n in range(N):
@@ -71,11 +55,12 @@ def conv2d_grad_weight_reference(x, gy, kernel_size, stride=1, padding=0, dilati
                                  groups=1):
     """∂L/∂w of conv2d: gw[o, c, kh, kw] = Σ_{n, i, j} gy[n, o, i, j] ·
     x[n, g·Cg + c, i·s − pt + kh·d, j·s − pl + kw·d] (terms outside the input are zero)."""
+    op = "conv2d_grad_weight_reference"
     N, C, H, W = x.shape
     _, OC, OH, OW = gy.shape
-    KH, KW = _pair(kernel_size)
-    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
-    (pt, _), (pl, _) = _conv_pads(padding, (KH, KW), (dh, dw))
+    KH, KW = int_pair(kernel_size, op, "kernel_size", 1)
+    (sh, sw), (dh, dw) = int_pair(stride, op, "stride", 1), int_pair(dilation, op, "dilation", 1)
+    (pt, _), (pl, _) = conv_padding(padding, (KH, KW), (sh, sw), (dh, dw), op)
     Cg, OCg = C // groups, OC // groups
     gw = get_array_module(x).zeros((OC, Cg, KH, KW), dtype=x.dtype)
     for o in range(OC):
@@ -99,12 +84,14 @@ def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding
     y[n, g·OCg + o, i·s − p + kh·d, j·s − p + kw·d] += x[n, c, i, j] · w[c, o, kh, kw]
     for c in group g = c // (C / groups); stamps falling outside the output are dropped.
     Output size: (H − 1)s − 2p + d(k − 1) + output_padding + 1."""
+    op = "conv_transpose2d_reference"
     N, C, H, W = x.shape
     _, OCg, KH, KW = w.shape
-    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
-    (oph, opw), (dh, dw) = _pair(output_padding), _pair(dilation)
-    OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1
-    OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
+    (sh, sw), (ph, pw) = int_pair(stride, op, "stride", 1), int_pair(padding, op, "padding", 0)
+    oph, opw = int_pair(output_padding, op, "output_padding", 0)
+    dh, dw = int_pair(dilation, op, "dilation", 1)
+    OH = conv_transpose_output_size(H, KH, sh, ph, oph, dh)
+    OW = conv_transpose_output_size(W, KW, sw, pw, opw, dw)
     Cg = C // groups
     y = get_array_module(x).zeros((N, OCg * groups, OH, OW), dtype=x.dtype)
     for n in range(N):

@@ -12,7 +12,7 @@ The BCE pair is the loss of the original GAN (notes 000 and 004):
 from minigan.autograd import Function, Tensor
 from minigan.backend import get_array_module
 from minigan.functional.activation import log_softmax, sigmoid, softplus
-from minigan.functional.math import abs, as_tensor_like, exp, log, where
+from minigan.functional.arithmetic import abs, as_tensor_like, exp, log, where
 
 REDUCTIONS = ("mean", "sum", "none")
 LOG_FLOOR = -100.0  # PyTorch's clamp on BCE's logs: BCE(0, 1) = 100, finite

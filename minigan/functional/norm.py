@@ -23,8 +23,9 @@ import math
 
 from minigan.autograd import Function, Tensor
 from minigan.backend import device_of, get_array_module
-from minigan.functional.math import (as_tensor_like, mean, reduce_dot, reduce_sum,
-                                     reduce_to_shape, sum_to)
+from minigan.functional.activation import leaky_relu, leaky_relu_, leaky_relu_gains
+from minigan.functional.arithmetic import as_tensor_like
+from minigan.functional.reductions import mean, reduce_dot, reduce_sum, reduce_to_shape, sum_to
 
 
 # ==================== standardisation (the one Function) ====================
@@ -36,6 +37,10 @@ class Normalize(Function):
     channel for batch and instance norm). Layer and group norm, whose γ varies along the
     normalised axes, apply their affine map after f(x) instead.
 
+    With ``negative_slope`` a (0 ≤ a ≤ 1) the leaky ReLU that follows batch norm in a DCGAN
+    block is fused in: y = φ(u), u = γ ⊙ x̂ + β, φ(u) = max(u, a·u) (a = 0: ReLU), applied
+    in place on u's array instead of by a second op with an array of its own.
+
     Backward, with n the number of elements reduced over and means over ``axes``:
         ∂μ/∂xⱼ = 1/n,   ∂s/∂xⱼ = (xⱼ − μ)/(n s) = x̂ⱼ/n,
         ∂x̂ᵢ/∂xⱼ = (δᵢⱼ − 1/n)/s − (xᵢ − μ)/s² · x̂ⱼ/n = (δᵢⱼ − 1/n − x̂ᵢ x̂ⱼ/n) / s,
@@ -45,6 +50,10 @@ class Normalize(Function):
     and, γ being constant along the axes, mean(g) = γ mean(gy), mean(g ⊙ x̂) = γ mean(gy ⊙ x̂):
         gx = (γ/s) · (gy − mean(gy) − x̂ · mean(gy ⊙ x̂)),
         gγ = Σ gy ⊙ x̂,   gβ = Σ gy      (sums over every axis γ, β are broadcast along).
+    With the activation, ∂L/∂u = ∂L/∂y ⊙ φ'(u), φ'(u) = 1 where u > 0 and a elsewhere,
+    takes the place of gy in these three formulas. φ' is read off the output (y > 0
+    exactly where u > 0, for 0 ≤ a ≤ 1) and is piecewise constant, so it is a constant of
+    the backward graph too, as in ``LeakyReLU``.
 
     ``backward`` writes this with Tensor ops, recomputing x̂ and 1/s from x so that it is
     differentiable again; ``backward_arrays`` computes the same numbers from the forward's
@@ -52,8 +61,12 @@ class Normalize(Function):
     (``self.mean``, ``self.variance``) for running statistics.
     """
 
-    def __init__(self, axes, eps):
-        self.axes, self.eps = tuple(axes), eps
+    def __init__(self, axes, eps, negative_slope=None):
+        if negative_slope is not None and not 0 <= negative_slope <= 1:
+            raise ValueError(f"Normalize: the fused leaky ReLU needs 0 <= negative_slope <= 1 "
+                             f"(then y > 0 exactly where its input is), found "
+                             f"{negative_slope!r}; apply F.leaky_relu after it instead")
+        self.axes, self.eps, self.slope = tuple(axes), eps, negative_slope
 
     def forward(self, x, weight=None, bias=None):
         xp = get_array_module(x)
@@ -64,18 +77,21 @@ class Normalize(Function):
         self.variance = reduce_dot(self.centered, self.centered, self.axes, True) * scale
         self.inv_std = 1 / xp.sqrt(self.variance + x.dtype.type(self.eps))
         if weight is None:
-            return self.centered * self.inv_std
-        if weight.ndim != x.ndim or any(weight.shape[a] != 1 for a in self.axes):
+            y = self.centered * self.inv_std
+        elif weight.ndim != x.ndim or any(weight.shape[a] != 1 for a in self.axes):
             raise ValueError(f"Normalize: expected γ of x's rank {x.ndim} with size 1 along "
                              f"the normalised axes {self.axes}, found shape {weight.shape}; "
                              "apply an affine map that varies along them after normalising")
-        y = self.centered * (weight * self.inv_std)          # γ x̂ = (x − μ) · γ/s
-        if bias is not None:
-            y += bias
-        return y
+        else:
+            y = self.centered * (weight * self.inv_std)      # γ x̂ = (x − μ) · γ/s
+            if bias is not None:
+                y += bias
+        return y if self.slope is None else leaky_relu_(y, self.slope)
 
     def backward(self, gy):
         x, *affine = self.inputs
+        if self.slope is not None:                           # ∂L/∂u = gy ⊙ φ'(u)
+            gy = gy * as_tensor_like(leaky_relu_gains(self.output().data, self.slope), x)
         centered = x - mean(x, self.axes, keepdims=True)
         inv_std = (mean(centered * centered, self.axes, keepdims=True) + self.eps) ** -0.5
         x_hat = centered * inv_std
@@ -90,11 +106,18 @@ class Normalize(Function):
     def backward_arrays(self, gy):
         centered, inv_std, axes = self.centered, self.inv_std, self.axes
         affine = [t.data for t in self.inputs[1:]]
+        if self.slope is None:
+            gx = None                       # gy may be shared: the result needs its own array
+        else:                               # ∂L/∂u = gy ⊙ φ'(u), a new array, so reused for gx
+            gy = gx = _times_gains(gy, self.output().data, self.slope)
         sum_gy = reduce_sum(gy, axes, keepdims=True)
         sum_gy_x_hat = reduce_dot(gy, centered, axes, keepdims=True) * inv_std
         k = affine[0] * inv_std if affine else inv_std           # γ/s
         scale = gy.dtype.type(1 / self.count)
-        gx = gy * k                                              # with x̂ = (x − μ)/s:
+        if gx is None:                                           # with x̂ = (x − μ)/s:
+            gx = gy * k                                          # (γ/s) gy
+        else:
+            gx *= k
         gx -= centered * (k * inv_std * sum_gy_x_hat * scale)    # − (γ/s) x̂ mean(gy x̂)
         gx -= k * sum_gy * scale                                 # − (γ/s) mean(gy)
         grads = [gx]
@@ -103,14 +126,23 @@ class Normalize(Function):
         return tuple(grads)
 
 
-def _normalize_per_channel(x, axes, eps, weight, bias):
-    """Normalize over ``axes`` with a per-channel γ, β (each (C,) or None) fused in; the
-    Function is returned too, for its batch statistics."""
+def _times_gains(gy, y, slope):
+    """gy ⊙ φ'(u) as a new array, φ'(u) read off the output y = φ(u) (see Normalize)."""
+    if slope == 0:
+        return gy * (y > 0)                 # bool promotes to gy's dtype, exactly
+    gains = leaky_relu_gains(y, slope)
+    return get_array_module(gy).multiply(gy, gains, out=gains)
+
+
+def _normalize_per_channel(x, axes, eps, weight, bias, negative_slope=None):
+    """Normalize over ``axes`` with a per-channel γ, β (each (C,) or None) and, with a
+    ``negative_slope``, the leaky ReLU fused in; the Function is returned too, for its
+    batch statistics."""
     shape = _channel_shape(x)
     if weight is None and bias is not None:   # β alone: γ = 1, a constant
         weight = as_tensor_like(get_array_module(x.data).ones(shape, dtype=x.dtype), x)
     affine = [p.reshape(shape) for p in (weight, bias) if p is not None]  # (C,) -> (1, C, 1..)
-    standardize = Normalize(axes, eps)
+    standardize = Normalize(axes, eps, negative_slope)
     return standardize(x, *affine), standardize
 
 
@@ -181,7 +213,7 @@ def _check_affine(name, weight, bias, shape, what):
 # ==================== batch norm ====================
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+               momentum=0.1, eps=1e-5, negative_slope=None):
     """Batch normalisation of x of shape (N, C) or (N, C, *) (PyTorch's signature).
 
     Training: μ_B, σ²_B per channel over every axis but C (n = N·H·W elements),
@@ -197,6 +229,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     ``running_mean``/``running_var``: arrays or Tensors of shape (C,), or None (training
     only). ``weight`` γ, ``bias`` β: Tensors of shape (C,) or None.
 
+    ``negative_slope`` a (0 ≤ a ≤ 1, default None: no activation): the result passes
+    through φ(u) = max(u, a·u), ReLU for a = 0, the leaky ReLU of a discriminator for
+    a = 0.2; ``leaky_relu(batch_norm(x, ...), a)`` in one op when training (see
+    ``Normalize``; nn.Sequential fuses a BatchNorm and the ReLU/LeakyReLU after it so).
+
     >>> import minigan
     >>> x = minigan.tensor([[1.0, 10.0], [3.0, 30.0]])
     >>> mean, var = minigan.zeros(2), minigan.ones(2)
@@ -205,11 +242,17 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             [ 1.,  1.]])
     >>> mean, var            # 0.9·0 + 0.1·μ_B,  0.9·1 + 0.1·σ²_B·2/1
     (tensor([0.2, 2. ]), tensor([ 1.1, 20.9]))
+    >>> batch_norm(x, None, None, training=True, eps=0.0, negative_slope=0.0)   # then ReLU
+    tensor([[0., 0.],
+            [1., 1.]])
     """
     _check_input("batch_norm", x, 2, "(N, C) or (N, C, *)")
     _check_running_stats("batch_norm", x, running_mean, running_var, momentum, training)
     _check_affine("batch_norm", weight, bias, (x.shape[1],),
                   f"one per channel of the input of shape {x.shape}")
+    if negative_slope is not None and not 0 <= negative_slope <= 1:
+        raise ValueError(f"batch_norm: negative_slope must be in [0, 1] or None, found "
+                         f"{negative_slope!r}; apply F.leaky_relu after batch_norm instead")
     shape = _channel_shape(x)
     axes = (0,) + tuple(range(2, x.ndim))
     if training:
@@ -217,7 +260,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if n < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, found input of shape {x.shape}")
-        y, standardize = _normalize_per_channel(x, axes, eps, weight, bias)
+        y, standardize = _normalize_per_channel(x, axes, eps, weight, bias, negative_slope)
         if running_mean is not None:
             _update_running_stats(running_mean, running_var, standardize.mean.reshape(-1),
                                   standardize.variance.reshape(-1) * (n / (n - 1)), momentum)
@@ -225,8 +268,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if running_mean is None:
         raise ValueError("batch_norm: eval mode (training=False) normalises with the running "
                          "statistics, but running_mean and running_var are None")
-    return _affine(_standardize_with(x, running_mean, running_var, eps, shape),
-                   weight, bias, shape)
+    y = _affine(_standardize_with(x, running_mean, running_var, eps, shape), weight, bias,
+                shape)
+    return y if negative_slope is None else leaky_relu(y, negative_slope)
 
 
 def _standardize_with(x, running_mean, running_var, eps, shape):

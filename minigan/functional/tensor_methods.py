@@ -5,8 +5,7 @@ dependency points one way); this module gives Tensor its ``+ - * / ** @``, index
 methods such as ``x.sum()`` once the ops exist.
 """
 from minigan.autograd import Tensor
-from minigan.functional import activation
-from minigan.functional import math as M
+from minigan.functional import activation, arithmetic as A, reductions as R, shapes as S
 
 
 def _reflected(op):
@@ -23,25 +22,27 @@ def _compare(name):
 
 def install():
     T = Tensor
-    T.__add__, T.__radd__ = M.add, _reflected(M.add)
-    T.__sub__, T.__rsub__ = M.sub, _reflected(M.sub)
-    T.__mul__, T.__rmul__ = M.mul, _reflected(M.mul)
-    T.__truediv__, T.__rtruediv__ = M.div, _reflected(M.div)
-    T.__pow__, T.__rpow__ = M.pow, _reflected(M.pow)
-    T.__matmul__, T.__rmatmul__ = M.matmul, _reflected(M.matmul)
-    T.__neg__ = M.neg
-    T.__abs__ = M.abs
-    T.__getitem__ = M.getitem
+    T.__add__, T.__radd__ = A.add, _reflected(A.add)
+    T.__sub__, T.__rsub__ = A.sub, _reflected(A.sub)
+    T.__mul__, T.__rmul__ = A.mul, _reflected(A.mul)
+    T.__truediv__, T.__rtruediv__ = A.div, _reflected(A.div)
+    T.__pow__, T.__rpow__ = A.pow, _reflected(A.pow)
+    T.__matmul__, T.__rmatmul__ = A.matmul, _reflected(A.matmul)
+    T.__neg__ = A.neg
+    T.__abs__ = A.abs
+    T.__getitem__ = S.getitem
     for name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
         setattr(T, name, _compare(name))
     T.__hash__ = object.__hash__  # __eq__ is elementwise; identity stays the hash
-    for name in ("sum", "mean", "max", "min", "var", "reshape", "flatten", "permute",
-                 "transpose", "unsqueeze", "squeeze", "exp", "log", "sqrt", "abs", "clamp",
-                 "matmul", "pow", "broadcast_to", "sum_to", "split"):
-        setattr(T, name, getattr(M, name))
-    T.view = M.reshape
-    T.expand = M.broadcast_to
-    T.T = property(lambda self: M.transpose(self))
-    T.mT = property(lambda self: M.transpose(self, -2, -1))
+    for module, names in ((A, ("exp", "log", "sqrt", "abs", "clamp", "matmul", "pow")),
+                          (R, ("sum", "mean", "max", "min", "var", "broadcast_to", "sum_to")),
+                          (S, ("reshape", "flatten", "permute", "transpose", "unsqueeze",
+                               "squeeze", "split"))):
+        for name in names:
+            setattr(T, name, getattr(module, name))
+    T.view = S.reshape
+    T.expand = R.broadcast_to
+    T.T = property(lambda self: S.transpose(self))
+    T.mT = property(lambda self: S.transpose(self, -2, -1))
     for name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
         setattr(T, name, getattr(activation, name))

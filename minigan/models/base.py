@@ -6,6 +6,7 @@ command line only ever use this interface:
     model = Model(data_shape, num_classes, device, **options)
     logs = model.step(batch)           # one update; batch: a dict of Tensors ("x", "y", ..)
     x = model.sample(n, condition)     # no graph, eval mode, data-shaped
+    c = model.sample_inputs(data, n)   # a translation model's inputs (else None)
     inputs = model.preview_inputs(ds)  # drawn once per run, kept in the checkpoint
     model.preview(path, inputs, title) # the run's picture: a grid, class rows, pairs, ...
     model.evaluate(data, n)            # the model's own scores
@@ -148,6 +149,12 @@ class Model:
         """n samples, no graph, networks in eval mode: (n, *data_shape)."""
         raise NotImplementedError(f"{type(self).__name__} must define sample")
 
+    def sample_inputs(self, data, n):
+        """The condition ``sample`` needs when it is a batch of images (a translation
+        model's inputs): n of them from the data set spec ``data``. None (the default) for
+        models that sample from noise, alone or with a label."""
+        return None
+
     def preview_inputs(self, dataset):
         """What every preview picture of a run is drawn from (fixed noise, test inputs),
         drawn once at the start of a run and kept in its checkpoint: a dict."""
@@ -178,12 +185,12 @@ class Model:
         for name, network in self.networks.items():
             try:
                 network.load_state_dict(state["networks"][name])
-            except (ValueError, KeyError) as error:
+            except (ValueError, KeyError, RuntimeError) as error:
                 raise ValueError(f"{self.name}: network {name}: {error}") from error
         for name, optimizer in self.optimizers.items():
             try:
                 optimizer.load_state_dict(state["optimizers"][name])
-            except (ValueError, KeyError) as error:
+            except (ValueError, KeyError, RuntimeError) as error:
                 raise ValueError(f"{self.name}: optimizer of {name}: {error}") from error
         for name in self.counters:
             setattr(self, name, int(state["counters"][name]))

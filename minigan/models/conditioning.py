@@ -12,14 +12,14 @@ way.
 >>> c = OneHot(3)
 >>> c.latent(minigan.zeros(2, 4), minigan.tensor([2, 0])).shape      # [z, onehot(y)]
 (2, 7)
->>> c.grid_labels(per_class=2).tolist(), c.cycle_labels(4).tolist()
+>>> c.grid_labels(per_class=2).numpy().tolist(), c.cycle_labels(4).numpy().tolist()
 ([0, 0, 1, 1, 2, 2], [0, 1, 2, 0])
 """
 import numpy as np
 
 from minigan.autograd import Tensor
 from minigan.backend import get_array_module, to_device
-from minigan.functional.math import broadcast_to, cat, reshape
+from minigan.functional import broadcast_to, cat, reshape
 
 
 class Unconditioned:

@@ -25,7 +25,8 @@ from minigan import backend
 from minigan.autograd import Tensor, enable_grad, grad, is_grad_enabled
 from minigan.creation import rand
 from minigan.functional.activation import relu, softplus
-from minigan.functional.math import mean, sqrt, sum
+from minigan.functional import (binary_cross_entropy_with_logits, exp, l1_loss, mean,
+                                mse_loss, sqrt, sum)
 
 
 # ==================== binary cross-entropy on logits (notes 000, 004) ====================
@@ -218,3 +219,125 @@ def score_stats(real_scores, fake_scores):
     """Mean raw score on real and on fake samples, as floats (for the training log)."""
     return (float(np.mean(backend.to_numpy(real_scores.data))),
             float(np.mean(backend.to_numpy(fake_scores.data))))
+
+
+# ==================== latent-variable and likelihood models (notes 003) ====================
+
+def gaussian_kl(mu, logvar):
+    """KL(N(μ, diag e^{logvar}) ‖ N(0, I)) per sample, in nats: the VAE's prior term.
+
+    For one sample, with σ_j² = e^{logvar_j} over the latent coordinates j,
+
+        KL = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²),
+        ∂KL/∂μ_j = μ_j,   ∂KL/∂logvar_j = ½ (e^{logvar_j} − 1),
+
+    0 exactly when μ = 0 and logvar = 0, positive otherwise. ``mu`` and ``logvar`` are
+    (N, ...) alike; every axis but the first is summed: the result is (N,). The encoder
+    predicts logvar rather than σ so that σ = e^{logvar/2} > 0 needs no constraint.
+
+    >>> import minigan
+    >>> mu, logvar = minigan.tensor([[0.0, 0.0], [1.0, 0.0]]), minigan.zeros(2, 2)
+    >>> gaussian_kl(mu, logvar).numpy().tolist()    # ½ μ² for the second sample
+    [0.0, 0.5]
+    """
+    _check_same_batch("gaussian_kl", mu, logvar)
+    return 0.5 * sum(mu * mu + exp(logvar) - 1 - logvar, axis=tuple(range(1, mu.ndim)))
+
+
+def bernoulli_nll(logits, targets):
+    """−log p(b | l) per sample, in nats, of pixels b under Bernoulli(σ(l)):
+
+        −log p = Σ_i [−b_i log σ(l_i) − (1 − b_i) log(1 − σ(l_i))]
+               = Σ_i [softplus(l_i) − b_i l_i],
+        ∂/∂l_i = σ(l_i) − b_i,
+
+    computed by ``binary_cross_entropy_with_logits`` (finite for any logit). ``logits`` and
+    ``targets`` (b) are (N, ...) alike; every axis but the first is summed: (N,). For b in
+    {0, 1} this is a code length; for grey b in (0, 1) a cross-entropy, bounded below by
+    the entropy of b, and not the log-probability of anything.
+
+    >>> import minigan
+    >>> round(bernoulli_nll(minigan.zeros(1, 3), minigan.tensor([[0.0, 1.0, 1.0]])).item(), 4)
+    2.0794
+    """
+    _check_same_batch("bernoulli_nll", logits, targets)
+    per_pixel = binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return sum(per_pixel, axis=tuple(range(1, logits.ndim)))
+
+
+def feature_reconstruction(fake_features, real_features):
+    """VAE/GAN's reconstruction error in D's feature space (Larsen et al. 2016), per sample:
+
+        L_llike = −log N(D_l(x) | D_l(x̃), I) + const = ½ Σ_j (D_l(x̃)_j − D_l(x)_j)²,
+        ∂/∂D_l(x̃)_j = D_l(x̃)_j − D_l(x)_j      (and the opposite for D_l(x)),
+
+    with D_l the activations of D's l-th layer: a Gaussian likelihood, but of D's features
+    rather than of the pixels. Both (N, ...) alike; result (N,).
+
+    >>> import minigan
+    >>> fake, real = minigan.tensor([[1.0, 2.0]]), minigan.zeros(1, 2)
+    >>> feature_reconstruction(fake, real).numpy().tolist()     # ½ (1 + 4)
+    [2.5]
+    """
+    _check_same_batch("feature_reconstruction", fake_features, real_features)
+    d = fake_features - real_features
+    return 0.5 * sum(d * d, axis=tuple(range(1, d.ndim)))
+
+
+def d_loss_vaegan(real_logits, recon_logits, prior_logits):
+    """VAE/GAN's discriminator loss (Larsen et al. 2016): two kinds of fakes, the
+    reconstructions x̃ = Dec(z), z ~ q(z|x), and the prior samples x_p = Dec(z_p),
+    z_p ~ N(0, I). D maximises L_GAN = log D(x) + log(1 − D(x̃)) + log(1 − D(x_p)), so it
+    minimises, on logits l (D = σ(l)),
+
+        L_D = E softplus(−l_x) + E softplus(l_x̃) + E softplus(l_xp),
+        ∂/∂l_x = −σ(−l_x)/n,   ∂/∂l_x̃ = σ(l_x̃)/n,   ∂/∂l_xp = σ(l_xp)/n
+
+    (each mean over its own n scores).
+
+    >>> import minigan
+    >>> zero = minigan.zeros(2, 1)
+    >>> round(d_loss_vaegan(zero, zero, zero).item(), 4)         # 3 log 2
+    2.0794
+    """
+    return d_loss_bce(real_logits, recon_logits) + mean(softplus(prior_logits))
+
+
+def _check_same_batch(name, a, b):
+    if a.shape != b.shape or a.ndim < 2:
+        raise ValueError(f"{name}: expected two tensors of the same shape (N, ...), with "
+                         f"at least one axis after the batch, found {a.shape} and {b.shape}")
+
+
+# ==================== reconstruction terms of the translation models ====================
+
+def reconstruction_loss(pairs, distance="l1"):
+    """Σ_k E[d(outputₖ, targetₖ)] over the (output, target) pairs, d per pixel:
+
+        "l1"  d = |o − t|,   ∂/∂o = sign(o − t)/n  (0 where o = t)   CycleGAN, pix2pix
+        "mse" d = (o − t)²,  ∂/∂o = 2(o − t)/n                       DiscoGAN
+
+    with n the elements of that pair. CycleGAN's cycle loss (notes 000 "CycleGAN") is
+    ``reconstruction_loss([(F(G(a)), a), (G(F(b)), b)])`` and its identity loss
+    ``reconstruction_loss([(G(b), b), (F(a), a)])``; DiscoGAN's L_CONST_A + L_CONST_B
+    (notes 003) is the first with d the squared error. The target gets a gradient too
+    (−∂/∂o), so a target that is itself a network's output (G(b) against b) trains it.
+
+    >>> import minigan
+    >>> o, t = minigan.tensor([1.0, -1.0]), minigan.tensor([0.0, 0.0])
+    >>> reconstruction_loss([(o, t), (t, t)]).item(), reconstruction_loss([(o, t)], "mse").item()
+    (1.0, 1.0)
+    """
+    if distance not in DISTANCES:
+        raise ValueError(f"unknown distance {distance!r}: expected one of "
+                         f"{', '.join(DISTANCES)}")
+    if not pairs:
+        raise ValueError("reconstruction_loss: expected at least one (output, target) pair")
+    terms = [DISTANCES[distance](output, target) for output, target in pairs]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+DISTANCES = {"l1": l1_loss, "mse": mse_loss}

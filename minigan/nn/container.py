@@ -36,6 +36,10 @@ class Sequential(_ModuleSequence):
     ``Sequential(m1, m2, ...)`` names the children "0", "1", ...;
     ``Sequential(OrderedDict(name=module, ...))`` keeps the given names.
 
+    Two neighbours may run as one op when the first offers it (``Module.fused_with``):
+    BatchNorm followed by ReLU or LeakyReLU is one pass of batch norm with the activation
+    applied in place, which a DCGAN block repeats (same values, fewer passes over memory).
+
     >>> from minigan import nn
     >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
     >>> len(net), [name for name, _ in net.named_parameters()]
@@ -52,8 +56,12 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(i), _checked(module, i))
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            fused = modules[i].fused_with(modules[i + 1]) if i + 1 < len(modules) else None
+            x = fused(x) if fused is not None else modules[i](x)
+            i += 1 if fused is None else 2
         return x
 
     def __getitem__(self, index):

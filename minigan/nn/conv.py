@@ -1,4 +1,5 @@
-"""Convolution layers, Conv2d and ConvTranspose2d, and the output-size formulas of both.
+"""Convolution layers, Conv2d and ConvTranspose2d, and the output-size formulas of both
+(written in functional/arguments.py, shared with the ops).
 
 The DCGAN of notes 000 is built from these: the generator's transposed convolutions grow
 z (1×1) to an image, the discriminator's convolutions shrink it back. The size formulas are
@@ -14,22 +15,12 @@ the ones the notes use to plan those walks:
 import math
 
 from minigan import creation
-from minigan.autograd import Tensor
-from minigan.functional.arguments import int_pair
+from minigan.functional.arguments import (check_groups, check_output_padding, check_tensor,
+                                          conv_output_size, conv_padding,
+                                          conv_transpose_output_size, int_pair, positive_int)
 from minigan.functional.conv import conv2d, conv_transpose2d
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
-
-
-def conv_output_size(h, kernel, stride=1, padding=0, dilation=1):
-    """Output size of a convolution along one axis: ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1."""
-    return (h + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def conv_transpose_output_size(h, kernel, stride=1, padding=0, output_padding=0, dilation=1):
-    """Output size of a transposed convolution along one axis (notes 000, "gen block 계산"):
-    (H − 1)s − 2p + d(k − 1) + output_padding + 1."""
-    return (h - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
 class _ConvNd(Module):
@@ -39,32 +30,22 @@ class _ConvNd(Module):
                  groups, bias, transposed, output_padding, device, dtype):
         super().__init__()
         layer = type(self).__name__
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                            ("groups", groups)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{layer}: {name} must be a positive int, found {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must both be divisible by groups ({groups})")
-        if isinstance(padding, str) and (transposed or padding not in ("same", "valid")):
-            allowed = "an int or a pair" if transposed else "an int, a pair, 'same' or 'valid'"
-            raise ValueError(f"{layer}: padding must be {allowed}, found {padding!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.in_channels = positive_int(in_channels, layer, "in_channels")
+        self.out_channels = positive_int(out_channels, layer, "out_channels")
+        self.groups = check_groups(groups, in_channels, out_channels, layer)
         self.transposed = transposed
         self.kernel_size = int_pair(kernel_size, layer, "kernel_size", 1)
         self.stride = int_pair(stride, layer, "stride", 1)
         self.dilation = int_pair(dilation, layer, "dilation", 1)
-        self.padding = (padding if isinstance(padding, str)
-                        else int_pair(padding, layer, "padding", 0))
-        self.output_padding = int_pair(output_padding, layer, "output_padding", 0)
-        for o, s, d in zip(self.output_padding, self.stride, self.dilation):
-            if o >= s and o >= d:
-                raise ValueError(f"{layer}: output_padding {self.output_padding} must be "
-                                 f"smaller than either stride {self.stride} or dilation "
-                                 f"{self.dilation}")
-        if padding == "same" and self.stride != (1, 1):
-            raise ValueError(f"{layer}: padding='same' needs stride 1, found stride "
-                             f"{self.stride}")
+        # the ops' own checks, run here so that a bad layer fails when it is built
+        if transposed:
+            self.padding = int_pair(padding, layer, "padding", 0)
+        else:  # "same" and "valid" are kept as given, for forward and repr
+            conv_padding(padding, self.kernel_size, self.stride, self.dilation, layer)
+            self.padding = (padding if isinstance(padding, str)
+                            else int_pair(padding, layer, "padding", 0))
+        self.output_padding = check_output_padding(output_padding, self.stride,
+                                                   self.dilation, layer)
         shape = ((in_channels, out_channels // groups) if transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(creation.zeros(*shape, dtype=dtype, device=device))
@@ -84,9 +65,7 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{type(self).__name__}: expected a Tensor input, found "
-                            f"{type(x).__name__}")
+        check_tensor(x, type(self).__name__)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self!r}: expected an input of shape (N, {self.in_channels}, H, "
                              f"W), found {x.shape}")

@@ -8,7 +8,7 @@ product, so the backward is differentiable again.
 """
 from minigan import backend
 from minigan.autograd import Tensor
-from minigan.functional.math import as_tensor_like
+from minigan.functional.arithmetic import as_tensor_like
 from minigan.nn.module import Module
 
 

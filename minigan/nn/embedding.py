@@ -8,7 +8,7 @@ import numpy as np
 
 from minigan import backend, creation
 from minigan.autograd import Tensor
-from minigan.functional.math import getitem
+from minigan.functional.shapes import getitem
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
 

@@ -3,7 +3,7 @@ import math
 
 from minigan import creation
 from minigan.autograd import Tensor
-from minigan.functional.math import linear
+from minigan.functional.arithmetic import linear
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
 

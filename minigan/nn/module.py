@@ -77,6 +77,12 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def fused_with(self, following):
+        """A function computing ``following(self(x))`` in fewer passes over memory, or None
+        (the default): nn.Sequential asks each layer about the next one. Batch norm answers
+        for a ReLU or LeakyReLU after it (the DCGAN block), with the same values."""
+        return None
+
     # ---- registration ----
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:

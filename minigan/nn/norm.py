@@ -9,6 +9,7 @@ from minigan import creation
 from minigan.autograd import Tensor
 from minigan.functional.norm import batch_norm, group_norm, instance_norm, layer_norm
 from minigan.nn import init
+from minigan.nn.activation import LeakyReLU, ReLU
 from minigan.nn.module import Module, Parameter
 
 
@@ -105,6 +106,10 @@ class _BatchNorm(_NormBase):
                          dtype)
 
     def forward(self, x):
+        return self._normalize(x, None)
+
+    def _normalize(self, x, negative_slope):
+        """batch_norm(x), then, with ``negative_slope`` a, max(y, a·y) in the same op."""
         self._check_input(x, self.ranks, self.layout)
         momentum = self._momentum()
         # Batch statistics when training, and in eval too when no running ones are kept.
@@ -112,7 +117,19 @@ class _BatchNorm(_NormBase):
         update = not self.training or self.track_running_stats
         return batch_norm(x, self.running_mean if update else None,
                           self.running_var if update else None, self.weight, self.bias,
-                          use_batch_stats, momentum, self.eps)
+                          use_batch_stats, momentum, self.eps, negative_slope)
+
+    def fused_with(self, following):
+        """nn.Sequential's question (see Module.fused_with): a ReLU or LeakyReLU (slope in
+        [0, 1]) after this layer runs inside batch norm's op. Subclasses that change either
+        forward are left alone."""
+        if type(self).forward is not _BatchNorm.forward:
+            return None
+        if type(following) is ReLU:
+            return lambda x: self._normalize(x, 0.0)
+        if type(following) is LeakyReLU and 0 <= following.negative_slope <= 1:
+            return lambda x: self._normalize(x, following.negative_slope)
+        return None
 
 
 class BatchNorm1d(_BatchNorm):

@@ -1,6 +1,7 @@
-"""Resizing layers: Module wrappers of ``minigan.functional.resize`` (upsampling, padding,
-pooling), so they can sit in a ``Sequential``. None has parameters; the math and the
-derivatives are in functional/resize.py.
+"""Resizing layers: Module wrappers of the functional upsampling, padding and pooling ops
+(functional/interpolation.py, padding.py, pooling.py, where the math and the derivatives
+are), so they can sit in a ``Sequential``. None has parameters. Each checks its arguments
+when it is built, with the ops' own checks (functional/arguments.py).
 
 >>> import minigan
 >>> from minigan.nn.resize import AvgPool2d, Upsample
@@ -11,24 +12,19 @@ derivatives are in functional/resize.py.
 """
 import numbers
 
-from minigan.autograd import Tensor
-from minigan.functional import resize as R
+from minigan.functional.arguments import (IMAGE_LAYOUTS, check_interpolation, check_tensor,
+                                          pad_widths, window_args)
+from minigan.functional.interpolation import interpolate
+from minigan.functional.padding import pad
+from minigan.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigan.nn.module import Module
-
-
-def _check_input(x, layer, ranks=(3, 4)):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{layer}: expected a Tensor input, found {type(x).__name__}")
-    if x.ndim not in ranks:
-        expected = " or ".join({3: "3-D (C, H, W)", 4: "4-D (N, C, H, W)"}[r] for r in ranks)
-        raise ValueError(f"{layer}: expected a {expected} input, found shape {x.shape}")
 
 
 # ==================== upsampling ====================
 
 class Upsample(Module):
     """Resize images to ``size`` or by ``scale_factor`` with "nearest" or "bilinear"
-    interpolation (``minigan.functional.resize.interpolate``): the generator's
+    interpolation (``minigan.functional.interpolate``): the generator's
     "upsample + conv" alternative to transposed convolution, free of checkerboard artefacts.
 
     Shape: (N, C, H, W) -> (N, C, OH, OW), OH = size[0] or ⌊H · scale_factor⌋.
@@ -39,12 +35,7 @@ class Upsample(Module):
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
         super().__init__()
-        if mode not in R.INTERPOLATE_MODES:
-            raise ValueError(f"Upsample: unknown mode {mode!r}: expected one of "
-                             f"{R.INTERPOLATE_MODES}")
-        if (size is None) == (scale_factor is None):
-            raise ValueError(f"Upsample: give exactly one of size and scale_factor, found "
-                             f"size={size!r} and scale_factor={scale_factor!r}")
+        check_interpolation(size, scale_factor, mode, align_corners, "Upsample")
         if isinstance(scale_factor, (tuple, list)):
             scale_factor = tuple(float(s) for s in scale_factor)
         elif scale_factor is not None:
@@ -53,8 +44,8 @@ class Upsample(Module):
         self.mode, self.align_corners = mode, align_corners
 
     def forward(self, x):
-        _check_input(x, "Upsample", ranks=(4,))
-        return R.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
+        check_tensor(x, "Upsample", ("(N, C, H, W)",))
+        return interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
 
     def extra_repr(self):
         what = (f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None
@@ -72,16 +63,12 @@ class _Pad2d(Module):
     def __init__(self, padding):
         super().__init__()
         sides = (padding,) * 4 if isinstance(padding, numbers.Integral) else padding
-        if not isinstance(sides, (tuple, list)) or len(sides) != 4 or any(
-                isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 0
-                for p in sides):
-            raise ValueError(f"{type(self).__name__}: padding must be a non-negative int or "
-                             f"(left, right, top, bottom), found {padding!r}")
+        pad_widths(sides, type(self).__name__, sides=4)
         self.padding = tuple(int(p) for p in sides)
 
     def forward(self, x):
-        _check_input(x, type(self).__name__)
-        return R.pad(x, self.padding, mode=self.mode)
+        check_tensor(x, type(self).__name__, IMAGE_LAYOUTS)
+        return pad(x, self.padding, mode=self.mode)
 
     def extra_repr(self):
         return f"{self.padding}"
@@ -127,7 +114,7 @@ class ZeroPad2d(_Pad2d):
 
 class AvgPool2d(Module):
     """Mean over KH×KW windows every ``stride`` pixels (default: kernel_size), zero
-    ``padding`` counted in the mean (``minigan.functional.resize.avg_pool2d``).
+    ``padding`` counted in the mean (``minigan.functional.avg_pool2d``).
 
     Shape: (N, C, H, W) -> (N, C, OH, OW), OH = ⌊(H + 2·padding − KH)/stride⌋ + 1.
 
@@ -137,13 +124,13 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        R._window_args("AvgPool2d", kernel_size, stride, padding)  # fail here, not at forward
+        window_args(kernel_size, stride, padding, "AvgPool2d")  # fail here, not at forward
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
     def forward(self, x):
-        return R.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -151,7 +138,7 @@ class AvgPool2d(Module):
 
 class MaxPool2d(Module):
     """Max over KH×KW windows every ``stride`` pixels (default: kernel_size), −∞ ``padding``
-    (``minigan.functional.resize.max_pool2d``); the gradient goes to each window's argmax.
+    (``minigan.functional.max_pool2d``); the gradient goes to each window's argmax.
 
     Shape: (N, C, H, W) -> (N, C, OH, OW), OH = ⌊(H + 2·padding − KH)/stride⌋ + 1.
 
@@ -161,13 +148,13 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        R._window_args("MaxPool2d", kernel_size, stride, padding)  # fail here, not at forward
+        window_args(kernel_size, stride, padding, "MaxPool2d")  # fail here, not at forward
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
     def forward(self, x):
-        return R.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -175,7 +162,7 @@ class MaxPool2d(Module):
 
 class AdaptiveAvgPool2d(Module):
     """Average over the windows that split H×W into ``output_size`` nearly equal parts
-    (``minigan.functional.resize.adaptive_avg_pool2d``); (1, 1) is global average pooling.
+    (``minigan.functional.adaptive_avg_pool2d``); (1, 1) is global average pooling.
 
     Shape: (N, C, H, W) -> (N, C, OH, OW); None in output_size keeps that input size.
 
@@ -188,7 +175,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, x):
-        return R.adaptive_avg_pool2d(x, self.output_size)
+        return adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"

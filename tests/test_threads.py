@@ -1,0 +1,136 @@
+"""minigan.threads: the BLAS thread policy of training runs (issue 16, item 13).
+
+The decisions are tested with a fake clock and fake probe timings (the machine's real
+load must not decide a test); the real thread setting with threadpoolctl."""
+import pytest
+
+from minigan import threads
+from minigan.data import DataLoader, load_dataset
+from minigan.models.vanilla import Vanilla
+from minigan.train import train
+
+needs_blas = pytest.mark.skipif(threads.blas_threads() is None,
+                                reason="NumPy's BLAS is not one threadpoolctl can set")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def policy(monkeypatch):
+    """A Policy on a pretend 4-CPU machine whose probe takes ``probe_times[n]`` seconds on
+    n threads, recording the counts it sets instead of setting them."""
+    monkeypatch.setattr(threads, "blas_threads", lambda controller=None: 4)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 4)
+    set_to, reports, clock = [], [], Clock()
+    monkeypatch.setattr(threads.Policy, "_set",
+                        lambda self, n, remember=True: (set_to.append(n),
+                                                        remember and setattr(self, "current",
+                                                                             n)))
+    made = threads.Policy("auto", reports.append, clock)
+    made.probe_times = {4: 0.004, 2: 0.006, 1: 0.010}  # an idle machine
+    monkeypatch.setattr(threads.Policy, "probe",
+                        lambda self, n, budget=None: self.probe_times[n])
+    made.set_to, made.reports, made.clock_ = set_to, reports, clock
+    return made
+
+
+def run_steps(policy, count, seconds, every=0.01):
+    for _ in range(count):
+        policy.clock_.now += every
+        policy.observe(seconds)
+
+
+def test_an_idle_machine_keeps_every_thread(policy):
+    assert policy.candidates() == [4, 2, 1] and policy.current == 4
+    run_steps(policy, 2000, 0.01)  # 20 s: the first check at 5 s, then none before 65 s
+    assert policy.current == 4 and policy.changes == [] and policy.reports == []
+    assert set(policy.set_to) <= {4}  # a probe may re-set 4, never train on another count
+
+
+def test_busy_cpus_move_the_run_to_the_fastest_count_and_back(policy):
+    policy.probe_times = {4: 0.040, 2: 0.012, 1: 0.009}  # another process on the CPUs
+    run_steps(policy, 400, 0.01)  # 4 s: too early to check
+    assert policy.changes == []
+    run_steps(policy, 110, 0.01)
+    assert policy.current == 1 and policy.changes == [(4, 1)]
+    assert policy.reports == ["BLAS threads 4 -> 1: other processes are using the CPUs (20 "
+                              "products 256x256 @ 256x256: 9.0 ms on 1, 40.0 ms on 4, "
+                              "12.0 ms on 2)"]
+    policy.probe_times = {4: 0.004, 2: 0.006, 1: 0.010}  # the other process ended
+    run_steps(policy, 5900, 0.01)  # 59 s later: not yet
+    assert policy.current == 1
+    run_steps(policy, 200, 0.01)
+    assert policy.current == 4 and policy.changes == [(4, 1), (1, 4)]
+    assert policy.reports[-1].startswith("BLAS threads 1 -> 4: the CPUs are free again")
+
+
+def test_a_count_only_slightly_faster_is_not_worth_a_move(policy):
+    policy.probe_times = {4: 0.010, 2: 0.0085, 1: 0.012}  # 1.18x: within the margin
+    run_steps(policy, 1000, 0.01)
+    assert policy.current == 4 and policy.changes == []
+    policy.probe_times = {4: 0.010, 2: 0.0075, 1: 0.012}  # 1.33x: fewer threads, move
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 2 and policy.changes == [(4, 2)]
+    policy.probe_times = {4: 0.0055, 2: 0.0075, 1: 0.012}  # more threads need 1.5x
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 2
+    policy.probe_times = {4: 0.0049, 2: 0.0075, 1: 0.012}
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 4 and policy.changes == [(4, 2), (2, 4)]
+
+
+def test_steps_getting_slower_trigger_a_check_at_once(policy):
+    run_steps(policy, 600, 0.01)  # checked at 5 s: idle, stays at 4
+    policy.probe_times = {4: 0.050, 2: 0.020, 1: 0.010}
+    run_steps(policy, 20, 0.025)  # one window 2.5x slower than the best: check now
+    assert policy.current == 1 and policy.changes == [(4, 1)]
+
+
+def test_slow_steps_make_short_windows(policy):
+    """Steps of a second (a big model on busy CPUs) are judged every few steps, not every
+    20: a window also ends after 2 s of steps."""
+    run_steps(policy, 6, 1.0, every=1.0)  # checked at 5 s: idle, stays at 4
+    policy.probe_times = {4: 0.050, 2: 0.020, 1: 0.010}
+    run_steps(policy, 3, 2.5, every=2.5)
+    assert policy.current == 1 and policy.changes == [(4, 1)]
+
+
+def test_a_fixed_count_never_probes(policy, monkeypatch):
+    fixed = threads.Policy(2, None, policy.clock_)
+    fixed.probe = pytest.fail
+    for _ in range(3000):
+        policy.clock_.now += 0.01
+        fixed.observe(0.01)
+    assert fixed.current == 2 and fixed.changes == []
+    with pytest.raises(ValueError, match="threads must be 'auto' or an int >= 1, found 0"):
+        threads.check_threads(0)
+
+
+@needs_blas
+def test_the_blas_setting_is_changed_for_the_block_and_restored():
+    before = threads.blas_threads()
+    with threads.training_threads(1):
+        assert threads.blas_threads() == 1
+    assert threads.blas_threads() == before
+    policy = threads.Policy("auto")
+    assert policy.probe(1) > 0 and threads.blas_threads() == 1  # a probe sets its count
+    assert policy.probe(1, budget=0.0) < policy.probe(1)  # given up after one product
+    policy.restore()
+    assert threads.blas_threads() == before
+
+
+@needs_blas
+def test_train_restores_the_blas_setting(tmp_path):
+    before = threads.blas_threads()
+    loader = DataLoader(load_dataset("ring8:64"), batch_size=16, seed=0)
+    train(Vanilla((2,), latent_dim=4, hidden=8), loader, tmp_path, steps=1, threads=1,
+          sample_every=10, progress=False)
+    assert threads.blas_threads() == before
+    with pytest.raises(ValueError, match="threads must be 'auto' or an int >= 1"):
+        train(Vanilla((2,)), loader, tmp_path / "b", steps=1, threads="many")
