@@ -8,7 +8,7 @@ import minigan
 from minigan.functional.conv import conv2d
 from minigan.nn.spectral import (SNConv2d, SNLinear, power_iteration, spectral_divide,
                                  spectral_normalize)
-from tests.conftest import randn64
+from tests.helpers import randn64
 
 
 def unit(n, seed=1):

@@ -29,8 +29,7 @@ resume bit for bit and an eval-mode forward changes no state.
 from minigan import backend
 from minigan.autograd import Tensor, no_grad
 from minigan.creation import randn
-from minigan.functional.conv import conv2d
-from minigan.functional.math import linear, matmul, sqrt, sum
+from minigan import functional as F
 from minigan.nn.conv import Conv2d
 from minigan.nn.linear import Linear
 
@@ -59,8 +58,8 @@ def spectral_divide(weight, u, v):
     [[1.0, 0.0], [0.0, 0.3333333432674408]]
     """
     matrix = weight.reshape(weight.shape[0], -1)          # (out, ...) -> (out, rest)
-    wv = matmul(matrix, Tensor(v.astype(matrix.dtype)[:, None]))    # (out, 1): W̄v
-    return weight / sum(Tensor(u.astype(matrix.dtype)[:, None]) * wv)
+    wv = F.matmul(matrix, Tensor(v.astype(matrix.dtype)[:, None]))    # (out, 1): W̄v
+    return weight / F.sum(Tensor(u.astype(matrix.dtype)[:, None]) * wv)
 
 
 def spectral_normalize(weight, u):
@@ -111,8 +110,8 @@ class SNConv2d(_SpectralWeight, Conv2d):
 
     def forward(self, x):
         self._check_input(x)
-        return conv2d(x, self.normalized_weight(), self.bias, self.stride, self.padding,
-                      self.dilation, self.groups)
+        return F.conv2d(x, self.normalized_weight(), self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
 
 
 class SNLinear(_SpectralWeight, Linear):
@@ -126,4 +125,4 @@ class SNLinear(_SpectralWeight, Linear):
         self._init_u()
 
     def forward(self, x):
-        return linear(x, self.normalized_weight(), self.bias)
+        return F.linear(x, self.normalized_weight(), self.bias)
