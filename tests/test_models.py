@@ -115,6 +115,28 @@ def test_cli_preset_sets_option_defaults_and_explicit_flags_win(name):
         cli.parse_args(["train", name, "--preset", "no-such-preset"])
 
 
+@pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].presets])
+def test_a_preset_on_resume_counts_as_giving_its_options(name):
+    # a run trained with the defaults, resumed with --preset: every option the preset
+    # changes is refused by name; without --preset nothing is
+    cls = MODELS[name]
+    defaults = {o.name: o.default for o in cls.options}
+    meta = {"batch_size": 64, "seed": 0}
+    plain = cli.parse_args(["train", name, "--resume", "run"])
+    cli._refuse_changes(plain, meta, defaults)
+    for preset, values in cls.presets.items():
+        changed = sorted(o for o, v in values.items() if v != defaults[o])
+        args = cli.parse_args(["train", name, "--resume", "run", "--preset", preset])
+        assert set(values) <= args.given
+        if not changed:
+            cli._refuse_changes(args, meta, defaults)
+            continue
+        with pytest.raises(cli.UsageError) as refused:
+            cli._refuse_changes(args, meta, defaults)
+        for option in changed:
+            assert f"--{option.replace('_', '-')} " in str(refused.value)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_config_rebuilds_the_model_and_unknown_options_are_named(name):
     model = build(name)
