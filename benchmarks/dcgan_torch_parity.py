@@ -1,4 +1,4 @@
-"""Does `minigan train dcgan` take the same steps as PyTorch? Same weights, data and noise.
+"""Does `minigan train dcgan --preset notes` step as PyTorch does? Same weights, data, noise.
 
 The variant's own training step (``DCGAN.step``: D on the real batch and on G's fakes, then
 G through D's scores of the same fakes) and the PyTorch iteration of benchmarks/
