@@ -1,4 +1,4 @@
-"""Does `minigan train dcgan` take the same steps as PyTorch? Same weights, data and noise.
+"""Does `minigan train dcgan --preset notes` step as PyTorch does? Same weights, data, noise.
 
 The variant's own training step (``DCGAN.step``: D on the real batch and on G's fakes, then
 G through D's scores of the same fakes) and the PyTorch iteration of benchmarks/
@@ -66,7 +66,8 @@ def main():
 
     minigan.set_default_dtype("float64")
     minigan.manual_seed(0)
-    gan = get_model("dcgan")(IMAGE, None, "cpu")
+    DCGAN = get_model("dcgan")
+    gan = DCGAN(IMAGE, None, "cpu", **DCGAN.presets["notes"])   # the notes' DCGAN
     G, D = torch_dcgan()
     G, D = G.double(), D.double()
     with torch.no_grad():

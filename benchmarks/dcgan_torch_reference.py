@@ -1,4 +1,4 @@
-"""The quality reference for `minigan train dcgan`: the same DCGAN trained by PyTorch.
+"""The quality reference for `minigan train dcgan --preset notes`: the same DCGAN by PyTorch.
 
 Same data (the embedded digits' train split, batches from minigan's DataLoader in the same
 order), architecture (benchmarks/dcgan_step.py's model and iteration; BN γ ~ N(1, 0.02),

@@ -29,7 +29,7 @@ def measure(keep, steps):
     if keep:
         memory.keep_freed_memory()
     minigan.manual_seed(0)
-    gan = DCGAN((1, 28, 28))
+    gan = DCGAN((1, 28, 28), **DCGAN.presets["notes"])
     loader = DataLoader(load_dataset("mnist5k"), 128, shuffle=True, seed=0)
     for batch in loader.batches(5):
         gan.step(batch)

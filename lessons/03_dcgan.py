@@ -26,6 +26,7 @@ from minigan.metrics import class_coverage, classify, fid, mean_confidence
 QUICK, OUT = setup("03_dcgan")
 minigan.manual_seed(0)
 DCGAN = get_model("dcgan")
+NOTES = DCGAN.presets["notes"]   # the notes' DCGAN: every option at the notes' value
 
 # %% [markdown]
 # ## 1. The networks, layer by layer
@@ -37,7 +38,7 @@ DCGAN = get_model("dcgan")
 # $\lfloor(5 - 4)/2\rfloor + 1 = 1$.
 
 # %%
-gan = DCGAN((1, 28, 28), width=64)
+gan = DCGAN((1, 28, 28), **NOTES)
 
 
 def describe(layer):
@@ -124,7 +125,7 @@ def digit_scores(gan, n=500):
             "classifier-FID vs test digits": fid(real_features, features)}
 
 
-gan = DCGAN((1, 28, 28), width=width, d_width=width)
+gan = DCGAN((1, 28, 28), **{**NOTES, "width": width, "d_width": width})
 untrained = digit_scores(gan)
 loader = DataLoader(digits, batch_size=batch, seed=0)
 history = train_steps(gan, loader, steps)

@@ -107,14 +107,20 @@ def build_parser(explicit=False):
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL",
                                   title="models")
     common, common_names = _training_options()
+    parser.model_parsers = {}
     for name, cls in MODELS.items():
         sub = models.add_parser(name, parents=[common], help=_summary(cls),
                                 description=_summary(cls))
         group = sub.add_argument_group(f"{name} options")
+        if cls.presets:
+            group.add_argument("--preset", choices=sorted(cls.presets), default=None,
+                               help="start from this named set of option values (flags "
+                                    "given explicitly still win)")
         for option in cls.options:
             option.add_to(group)
         names = [option.name for option in cls.options]
         sub.set_defaults(model_options=names)
+        parser.model_parsers[name] = sub
         if explicit:
             sub.set_defaults(**dict.fromkeys(common_names + names, _NOT_GIVEN))
 
@@ -459,14 +465,28 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
             "download": cmd_download, "list": cmd_list}
 
 
-def main(argv=None):
-    """Run the command line ``argv`` (default sys.argv[1:]); returns the exit status."""
+def parse_args(argv=None):
+    """The parsed command line. ``train MODEL --preset NAME`` makes the preset's values the
+    defaults of their flags and parses again, so flags given explicitly win. For ``train``,
+    ``args.given`` names the options given on the command line (what ``--resume``
+    compares); a preset counts as giving every option it sets."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "preset", None) is not None:
+        parser.model_parsers[args.model].set_defaults(**MODELS[args.model].presets[args.preset])
+        args = parser.parse_args(argv)
     if args.command == "train":
         given = vars(build_parser(explicit=True).parse_args(argv))
         args.given = {name for name, value in given.items() if value is not _NOT_GIVEN}
+        if getattr(args, "preset", None) is not None:
+            args.given |= set(MODELS[args.model].presets[args.preset])
+    return args
+
+
+def main(argv=None):
+    """Run the command line ``argv`` (default sys.argv[1:]); returns the exit status."""
+    args = parse_args(argv)
     from minigan.train import Interrupted, TrainingDiverged
 
     try:

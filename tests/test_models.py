@@ -82,6 +82,62 @@ def test_cli_defaults_equal_constructor_defaults(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_every_preset_names_real_options_with_valid_values(name):
+    """A preset is a partial set of option values: each name an option of the model, each
+    value one its option accepts; the model builds from it and reports those values."""
+    cls = MODELS[name]
+    assert isinstance(cls.presets, dict)
+    options = {o.name: o for o in cls.options}
+    for preset, values in cls.presets.items():
+        assert values and set(values) <= set(options), f"{name} --preset {preset}"
+        for option, value in values.items():
+            assert options[option].check(value, name) == value
+        model = cls(data_shape(cls), CLASSES, "cpu", **values)
+        assert {k: model.config()[k] for k in values} == values
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].presets])
+def test_cli_preset_sets_option_defaults_and_explicit_flags_win(name):
+    cls = MODELS[name]
+    for preset, values in cls.presets.items():
+        args = cli.parse_args(["train", name, "--preset", preset])
+        from_cli = {option: getattr(args, option) for option in args.model_options}
+        defaults = {o.name: o.default for o in cls.options}
+        assert from_cli == {**defaults, **values}
+        option = next(o for o in cls.options if o.kind is int and o.name in values)
+        flag = "--" + option.name.replace("_", "-")
+        value = values[option.name] + 1
+        for argv in ([flag, str(value), "--preset", preset], ["--preset", preset, flag,
+                                                              str(value)]):
+            args = cli.parse_args(["train", name, *argv])
+            assert getattr(args, option.name) == value
+    with pytest.raises(SystemExit):
+        cli.parse_args(["train", name, "--preset", "no-such-preset"])
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].presets])
+def test_a_preset_on_resume_counts_as_giving_its_options(name):
+    # a run trained with the defaults, resumed with --preset: every option the preset
+    # changes is refused by name; without --preset nothing is
+    cls = MODELS[name]
+    defaults = {o.name: o.default for o in cls.options}
+    meta = {"batch_size": 64, "seed": 0}
+    plain = cli.parse_args(["train", name, "--resume", "run"])
+    cli._refuse_changes(plain, meta, defaults)
+    for preset, values in cls.presets.items():
+        changed = sorted(o for o, v in values.items() if v != defaults[o])
+        args = cli.parse_args(["train", name, "--resume", "run", "--preset", preset])
+        assert set(values) <= args.given
+        if not changed:
+            cli._refuse_changes(args, meta, defaults)
+            continue
+        with pytest.raises(cli.UsageError) as refused:
+            cli._refuse_changes(args, meta, defaults)
+        for option in changed:
+            assert f"--{option.replace('_', '-')} " in str(refused.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_config_rebuilds_the_model_and_unknown_options_are_named(name):
     model = build(name)
     again = type(model)(model.data_shape, model.num_classes, "cpu", **model.config())

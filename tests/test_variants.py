@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import cli
+from minigan import cli, nn
 from minigan.data import ring8
 from minigan.models import MODELS, get_model
 from minigan.models import networks as B
@@ -13,6 +13,7 @@ from minigan.models.conditioning import OneHot, one_hot
 from minigan.nn.conv import Conv2d, ConvTranspose2d
 from minigan.nn.norm import BatchNorm2d, LayerNorm
 from minigan.nn.resize import Upsample
+from minigan.nn.spectral import SNConv2d, SNLinear
 
 MINE = ["dcgan", "wgan", "wgan-gp", "cgan"]
 SMALL = dict(width=8, hidden=16)
@@ -79,7 +80,7 @@ def test_point_mlps_have_depth_hidden_layers(name):
     def linear_shapes(net):
         return [tuple(m.weight.shape) for m in net.modules() if type(m).__name__ == "Linear"]
     gan = build(name, shape=(2,), hidden=6, depth=3, latent_dim=4)
-    extra = 8 if "y" in gan.needs else 0                   # the one-hot label, 8 classes
+    extra = gan.condition.extra          # the one-hot label (8 classes) or cluster (dcgan)
     assert linear_shapes(gan.G) == [(6, 4 + extra), (6, 6), (6, 6), (2, 6)]
     assert linear_shapes(gan.D) == [(6, 2 + extra), (6, 6), (6, 6), (1, 6)]
     assert len(linear_shapes(build(name, shape=(2,)).G)) == 3      # default: 2 hidden layers
@@ -139,9 +140,12 @@ def discriminator_channels(gan):
 
 def test_discriminator_width_defaults_to_the_notes_and_can_be_set():
     # the notes' DCGAN: G 64 beside D 16 on MNIST (a quarter), 64 beside 64 at 64×64
-    assert discriminator_channels(build("dcgan", width=64)) == [16, 32, 1]
+    assert discriminator_channels(build("dcgan", width=64, d_width=None)) == [16, 32, 1]
     assert discriminator_channels(build("wgan-gp", width=64)) == [16, 32, 1]
-    assert discriminator_channels(build("dcgan", shape=(3, 16, 16), width=8)) == [8, 16, 1]
+    assert discriminator_channels(build("dcgan", shape=(3, 16, 16), width=8,
+                                        d_width=None)) == [8, 16, 1]
+    # dcgan's default recipe: D's first block 32 channels whatever G's width
+    assert discriminator_channels(get_model("dcgan")((1, 28, 28))) == [32, 64, 1]
     # the notes' CGAN: D as wide as G
     assert discriminator_channels(build("cgan", width=64)) == [64, 128, 1]
     assert discriminator_channels(build("cgan", width=64, d_width=16)) == [16, 32, 1]
@@ -240,7 +244,7 @@ def test_condition_input_appends_constant_one_hot_channels():
 # ==================== sampling and state ====================
 
 def test_sampling_changes_no_state_and_uses_batch_statistics():
-    gan = build("dcgan")
+    gan = build("dcgan", clusters=0)
     gan.step({"x": images(8, "cpu")})
     before = {k: v.numpy().copy() for k, v in gan.G.state_dict().items()}
     z = gan.noise(6)
@@ -251,7 +255,7 @@ def test_sampling_changes_no_state_and_uses_batch_statistics():
     # batch statistics: a sample depends on the other samples of its batch
     alone = gan.sample(3, noise=z[:3]).numpy()
     assert np.abs(alone - batch[:3]).max() > 1e-6
-    running = build("dcgan", sample_bn="running")
+    running = build("dcgan", sample_bn="running", clusters=0)
     running.load_state_dict(gan.state_dict())
     np.testing.assert_allclose(running.sample(3, noise=z[:3]).numpy(),
                                running.sample(6, noise=z).numpy()[:3], atol=1e-6)
@@ -359,3 +363,140 @@ def test_wgan_gp_penalty_is_part_of_the_critic_update():
     penalty_part = g10 - g0
     assert np.abs(penalty_part).max() > 1e-3 * np.abs(g0).max()
     np.testing.assert_allclose(g20 - g0, 2 * penalty_part, rtol=1e-9, atol=1e-12)
+
+
+# ==================== the recipe's ingredients and the notes preset (issue 22) ====================
+
+NOTES_DCGAN = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, "k": 1,
+               "ema": 0.0, "spectral_norm": False, "clusters": 0, "latent_dim": 64,
+               "upsample": "convtranspose", "norm": "batch", "width": 64, "d_width": None,
+               "sample_bn": "batch"}
+
+
+def test_the_notes_preset_is_the_notes_dcgan_and_cgan_keeps_it():
+    """--preset notes: the notes' DCGAN listing (notes 000) — G 64, D 16/32 channels with
+    batch norm, BCE, Adam(2e-4, β = (0.5, 0.999)), one D step per G step, z of 64, no
+    weight average, no spectral norm; cgan's defaults are those values (its D as wide as
+    G, the notes' CGAN)."""
+    DCGAN, CGAN = get_model("dcgan"), get_model("cgan")
+    assert DCGAN.presets["notes"] == NOTES_DCGAN
+    notes = DCGAN((1, 28, 28), **DCGAN.presets["notes"])
+    assert discriminator_channels(notes) == [16, 32, 1]
+    assert sum(isinstance(m, BatchNorm2d) for m in notes.D.modules()) == 2
+    assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in notes.D.modules())
+    assert sorted(notes.networks) == ["D", "G"] and notes.G_ema is None
+    assert notes.clusters is None and type(notes.condition).__name__ == "Unconditioned"
+    for net in ("G", "D"):
+        group = notes.optimizers[net].param_groups[0]
+        assert type(notes.optimizers[net]).__name__ == "Adam"
+        assert (group["lr"], group["betas"]) == (2e-4, (0.5, 0.999))
+    cgan = build("cgan")
+    assert {k: v for k, v in cgan.config().items() if k in NOTES_DCGAN} \
+        == {**NOTES_DCGAN, "width": 8}        # SMALL's width
+    assert discriminator_channels(CGAN((1, 28, 28), 10)) == [64, 128, 1]
+
+
+def test_lr_d_sets_the_discriminator_learning_rate_alone():
+    gan = build("dcgan", lr=1e-4, lr_d=4e-4)
+    assert gan.optimizers["G"].param_groups[0]["lr"] == 1e-4
+    assert gan.optimizers["D"].param_groups[0]["lr"] == 4e-4
+    same = build("dcgan", lr=3e-4, lr_d=None)
+    assert same.optimizers["D"].param_groups[0]["lr"] == 3e-4
+    with pytest.raises(ValueError, match="lr_d must be a number >= 0, found -1"):
+        build("dcgan", lr_d=-1)
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (2,)])
+def test_spectral_norm_option_normalises_every_layer_of_d_only(shape):
+    gan = build("dcgan", shape=shape, spectral_norm=True, norm="none")
+    layers = [m for m in gan.D.modules() if isinstance(m, (Conv2d, nn.Linear))]
+    assert layers and all(isinstance(m, (SNConv2d, SNLinear)) for m in layers)
+    assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in gan.G.modules())
+    plain = build("dcgan", shape=shape, spectral_norm=False)
+    assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in plain.D.modules())
+
+
+def test_ema_averages_g_after_each_g_update_and_samples_come_from_it():
+    """θ̄ ← θ̄ + (1 − β_t)(θ − θ̄), β_t = min(ema, (1 + t)/(10 + t)) after G's t-th update
+    (t from 0), only on G's turns (k = 2: every second step); sample() decodes with θ̄."""
+    gan = build("dcgan", ema=0.5, k=2, clusters=0)
+    assert sorted(gan.networks) == ["D", "G", "G_ema"]
+    params = lambda net: [p.numpy().copy() for p in net.parameters()]
+    average = params(gan.G)                       # the average starts at G's initial weights
+    assert all(not p.requires_grad for p in gan.G_ema.parameters())
+    x = images(8, "cpu")
+    for step in range(4):
+        gan.step({"x": x})
+        if step % 2 == 1:                         # a G update: t = 0, then 1
+            t = gan.g_updates - 1
+            decay = min(0.5, (1 + t) / (10 + t))
+            average = [a + (1 - decay) * (p - a) for a, p in zip(average, params(gan.G))]
+        for a, e in zip(params(gan.G_ema), average):
+            np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
+    z = gan.noise(5)
+    plain = build("dcgan", ema=0.0, k=2, clusters=0)
+    plain.G.load_state_dict(gan.G_ema.state_dict())
+    np.testing.assert_allclose(gan.sample(5, noise=z).numpy(), plain.sample(5, noise=z).numpy(),
+                               atol=1e-6)
+    assert np.abs(gan.sample(5, noise=z).numpy()
+                  - build("dcgan", ema=0.0, clusters=0).sample(5, noise=z).numpy()).max() > 1e-4
+    assert gan.G is not gan.G_ema and gan.G.training
+    with pytest.raises(ValueError, match=r"ema must be a number >= 0 and < 1, found 1"):
+        build("dcgan", ema=1)
+
+
+def test_clusters_condition_both_networks_on_k_means_labels_of_the_real_batch():
+    """clusters K: G's input is [z, onehot(k)], D's input has K one-hot planes (as cgan's
+    labels); the labels of a real batch are its nearest centroids, and G's update uses
+    them, so fakes are drawn per cluster as often as the data falls in it."""
+    gan = build("dcgan", clusters=3, latent_dim=4)
+    assert sorted(gan.networks) == ["D", "G", "G_ema", "clusters"] and not gan.conditional
+    assert next(m for m in gan.D.modules() if isinstance(m, Conv2d)).in_channels == 1 + 3
+    assert next(m for m in gan.G.modules()
+                if isinstance(m, ConvTranspose2d)).in_channels == 4 + 3
+    x = images(6, "cpu")
+    gan.step({"x": x})
+    flat = x.numpy().reshape(6, -1)       # the first 3 samples seed the 3 centroids
+    seeded = ((flat[:, None] - flat[None, :3]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(gan.clusters.counts.numpy(), np.bincount(seeded, minlength=3))
+    np.testing.assert_allclose(gan.clusters.centroids.numpy(),
+                               [flat[seeded == j].mean(0) for j in range(3)], atol=1e-6)
+    centroids = gan.clusters.centroids.numpy()
+    nearest = ((flat[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    gan.clusters.eval()
+    np.testing.assert_array_equal(gan.clusters(x).numpy(), nearest)
+    with pytest.raises(ValueError, match="dcgan is not conditional"):
+        gan.sample(2, minigan.tensor([0, 1]))
+    with pytest.raises(ValueError, match="cgan: clusters must be 0"):
+        build("cgan", clusters=3)
+    with pytest.raises(ValueError, match="clusters must be 0 or >= 2, found 1"):
+        build("dcgan", clusters=1)
+
+
+def test_cluster_samples_follow_the_cluster_frequencies():
+    """Inverse-CDF draws: with counts (0, 3, 1) the frequencies are (0, ¾, ¼); a uniform u
+    picks cluster 1 for u < ¾, cluster 2 above."""
+    gan = build("dcgan", clusters=3)
+    gan.clusters.counts.data[...] = [0, 3, 1]
+    picked = gan._clusters_at(minigan.tensor([0.0, 0.5, 0.7499, 0.75, 0.99], dtype="float64"))
+    np.testing.assert_array_equal(picked.numpy(), [1, 1, 1, 2, 2])
+    shares = np.bincount(gan.own_labels(4000).numpy(), minlength=3) / 4000
+    np.testing.assert_allclose(shares, [0, 0.75, 0.25], atol=0.03)
+
+
+def test_previews_of_a_cluster_model_use_no_random_numbers(tmp_path):
+    """A run that draws a picture every step ends with the same weights as one that never
+    does: the previews' clusters come from quantiles drawn once at the start."""
+    from minigan.data import DataLoader, Dataset
+    from minigan.train import train
+    data = Dataset(np.random.default_rng(0).uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32),
+                   name="tiny")
+    finals = []
+    for every in (1, 1000):
+        minigan.manual_seed(0)
+        gan = build("dcgan", clusters=3, ema=0.9, d_width=4)
+        train(gan, DataLoader(data, 8, seed=0), tmp_path / str(every), steps=2,
+              sample_every=every, progress=False)
+        finals.append({k: v.numpy() for k, v in gan.G_ema.state_dict().items()})
+    for k in finals[0]:
+        np.testing.assert_array_equal(finals[0][k], finals[1][k], err_msg=k)

@@ -19,9 +19,12 @@ gradient penalty) or act after each D update (``after_critic_step``: weight clip
 Its networks are DCGAN's for images and MLPs for points (``networks.py``), unless it builds
 its own (``build_networks``, as the vanilla GAN does). A class-conditional model sets
 ``needs = ("x", "y")``: its ``condition`` component (``conditioning.OneHot``) then feeds
-the labels to both networks.
+the labels to both networks. An unconditional model may still condition both networks on
+labels of its own (``build_condition``, ``real_labels``, ``own_labels``: dcgan's k-means
+clusters); from the outside it stays unconditional.
 """
 import contextlib
+import copy
 
 import numpy as np
 
@@ -73,16 +76,44 @@ class AdversarialModel(Model):
 
     def __init__(self, data_shape, num_classes=None, device="cpu", **options):
         super().__init__(data_shape, num_classes, device, **options)
-        self.condition = OneHot(self.num_classes) if "y" in self.needs else Unconditioned()
+        self.condition = self.build_condition()
         self.d_updates = self.g_updates = 0
         self.G, self.D = (net.to(self.device) for net in self.build_networks())
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = self.build_optimizers()
+        # The weight average samples are drawn from (a model declaring the "ema" option);
+        # a network of the state, so checkpoints keep it and a resume continues it exactly.
+        self.G_ema = None
+        if self.hp.get("ema"):
+            self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
+            self.networks["G_ema"] = self.G_ema
         family = self.loss_family()
         self.d_loss, self.g_loss = get_losses(family)
         self.probabilities = family in ("bce", "minimax")  # D's scores are logits of D(·)
 
     # ---- what a model of this family chooses ----
+    @property
+    def conditional(self):
+        """Whether the caller gives the labels: class-conditional models (needs "y")."""
+        return "y" in self.needs
+
+    def build_condition(self):
+        """How labels enter G and D (``conditioning``): one-hot for a class-conditional
+        model, none otherwise."""
+        return OneHot(self.num_classes) if self.conditional else Unconditioned()
+
+    def real_labels(self, batch, real):
+        """The labels a real batch is conditioned on: its "y" (N,) when class-conditional,
+        else None."""
+        if self.conditional:
+            return self.batch_field(batch, "y", shape=(real.shape[0],))
+        return None
+
+    def own_labels(self, n):
+        """The labels an unconditional model draws itself for n samples (None: it has
+        none)."""
+        return None
+
     def loss_family(self):
         """The name of the (D loss, G loss) pair in ``losses.LOSSES``."""
         return self.hp.loss
@@ -100,14 +131,16 @@ class AdversarialModel(Model):
         """(G, D): DCGAN's conv nets for images, MLPs for points (``networks.py``), with the
         condition's extra inputs."""
         hp, extra = self.hp, self.condition.extra
+        spectral = bool(hp.get("spectral_norm"))
         if self.data_kind == "points":
             return (mlp_generator(hp.latent_dim + extra, self.num_features, hp.hidden, hp.depth),
-                    mlp_discriminator(self.num_features + extra, hp.hidden, hp.depth))
+                    mlp_discriminator(self.num_features + extra, hp.hidden, hp.depth,
+                                      spectral))
         d_width = hp.d_width or self.default_d_width(self.data_shape, hp.width)
         return (dcgan_init_(dcgan_generator(hp.latent_dim + extra, self.data_shape, hp.width,
                                             hp.upsample)),
                 dcgan_init_(dcgan_discriminator(self.data_shape[0] + extra, self.data_shape,
-                                                d_width, hp.norm)))
+                                                d_width, hp.norm, spectral)))
 
     @classmethod
     def default_d_width(cls, data_shape, width):
@@ -146,8 +179,7 @@ class AdversarialModel(Model):
         """One D update on ``batch["x"]`` and a fresh fake batch, then a G update if this
         was the k-th D update since the last one. Returns the losses of the updates made."""
         real = self.batch_field(batch, "x")
-        labels = (self.batch_field(batch, "y", shape=(real.shape[0],))
-                  if "y" in self.needs else None)
+        labels = self.real_labels(batch, real)
         generator_turn = (self.d_updates + 1) % self.hp.k == 0
         with contextlib.nullcontext() if generator_turn else no_grad():
             fake = self.generate(self.noise(real.shape[0]), labels)
@@ -155,6 +187,8 @@ class AdversarialModel(Model):
         self.d_updates += 1
         if generator_turn:
             logs.update(self.generator_step(fake, labels))
+            if self.G_ema is not None:
+                self.update_ema()
             self.g_updates += 1
         return logs
 
@@ -184,6 +218,19 @@ class AdversarialModel(Model):
             self.optimizers["G"].step()
         return {"loss_G": loss.item()}
 
+    def update_ema(self):
+        """θ̄ ← θ̄ + (1 − β_t)(θ − θ̄) for every parameter θ of G and its average θ̄ in
+        G_ema, after G's update number t (from 0), with β_t = min(ema, (1 + t)/(10 + t)):
+        the average forgets the random initial weights within the first ~100 updates
+        instead of ~1/(1 − ema). Buffers (batch-norm running statistics) are copied."""
+        t = self.g_updates
+        decay = min(self.hp.ema, (1 + t) / (10 + t))
+        with no_grad():
+            for average, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                average.data += (1 - decay) * (p.data - average.data)
+            for average, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                average.data[...] = b.data
+
     # ---- sampling ----
     def sample(self, n, condition=None, noise=None):
         """n samples G(z), no graph, G in eval mode: images in [−1, 1] (n, C, H, W) or
@@ -204,15 +251,32 @@ class AdversarialModel(Model):
         if z.shape != (n, self.hp.latent_dim):
             raise ValueError(f"{self.name}: expected noise of shape {(n, self.hp.latent_dim)}, "
                              f"found {z.shape}")
-        with eval_mode(self.G), no_grad():
+        return self._decode(z, labels)
+
+    def _decode(self, z, labels):
+        """G(z) (or G(z, y)) for sampling: no graph, eval mode, the weight average if any."""
+        with self._averaged_generator(), eval_mode(self.G), no_grad():
             return self.generate(z, labels)
 
+    @contextlib.contextmanager
+    def _averaged_generator(self):
+        """Inside the block ``self.G`` is G's weight average G_ema when the model keeps
+        one, so every ``generate`` (a model's own too) samples the average."""
+        if self.G_ema is None:
+            yield
+            return
+        trained, self.G = self.G, self.G_ema
+        try:
+            yield
+        finally:
+            self.G = trained
+
     def _labels(self, n, condition):
-        if self.condition.num_classes is None:
+        if not self.conditional:
             if condition is not None:
                 raise ValueError(f"{self.name} is not conditional: it draws samples of no "
                                  "particular class")
-            return None
+            return self.own_labels(n)
         if condition is None:
             return self.condition.cycle_labels(n, self.device)
         labels = condition if isinstance(condition, Tensor) else Tensor(condition)
@@ -231,9 +295,9 @@ class AdversarialModel(Model):
         at 4,000 iterations, 100 samples per class: label accuracy 0.97 drawn in mixed
         batches, 0.92 in one-class batches; 0.67 and 0.53 with a narrower D).
         """
-        k = self.condition.num_classes
-        if k is None:
+        if not self.conditional:
             raise ValueError(f"{self.name} is not conditional: it has no class to sample")
+        k = self.condition.num_classes
         if not 0 <= label < k:
             raise ValueError(f"{self.name}: expected a class in 0..{k - 1}, found {label}")
         every = k if self.hp.sample_bn == "batch" else 1
@@ -248,18 +312,20 @@ class AdversarialModel(Model):
         if self.data_kind == "points":
             return {"noise": self.noise(SCATTER_POINTS), "real": dataset.x[:REAL_POINTS],
                     "modes": getattr(dataset, "modes", None)}
-        labels = self.condition.grid_labels(PER_CLASS, self.device)
+        labels = self.condition.grid_labels(PER_CLASS, self.device) if self.conditional else None
         return {"noise": self.noise(GRID_SIZE if labels is None else len(labels)),
                 "labels": labels}
 
     def preview(self, path, inputs, title=None):
         """A sample grid (one row per class when conditional) or a 2-D scatter."""
-        noise = inputs["noise"]
-        samples = self.sample(len(noise), inputs.get("labels"), noise=noise).numpy()
+        noise, labels = inputs["noise"], inputs.get("labels")
+        if labels is None and self.conditional:   # a scatter: the classes in turn
+            labels = self.condition.cycle_labels(len(noise), self.device)
+        samples = self._decode(noise, labels).numpy()
         if self.data_kind == "points":
             viz.save_scatter_2d(samples, path, data=inputs["real"], modes=inputs["modes"],
                                 title=title)
-        elif inputs.get("labels") is not None:
+        elif self.conditional:
             rows = [str(c) for c in range(self.condition.num_classes)]
             viz.save_image_grid(samples, path, nrow=len(samples) // len(rows), title=title,
                                 row_labels=rows)
@@ -269,7 +335,7 @@ class AdversarialModel(Model):
     def evaluate(self, data, num_samples=1000):
         """``metrics.score_samples`` of ``num_samples`` samples, drawn ``EVAL_BATCH`` at a
         time (a conditional model's labels cycle over the classes)."""
-        labels = self.condition.cycle_labels(num_samples)
+        labels = self.condition.cycle_labels(num_samples) if self.conditional else None
         parts = []
         for start in range(0, num_samples, EVAL_BATCH):
             z = self.noise(min(EVAL_BATCH, num_samples - start))

@@ -20,6 +20,10 @@ AdversarialModel``), set ``name`` (its CLI name), ``kind``, ``data_kinds``, ``ne
 ``minigan/models/`` registers it (``minigan.models.MODELS``): the CLI, the checkpoints and
 the contract tests find it there.
 
+A model may name sets of option values in ``presets`` (``DCGAN.presets["notes"]``: the
+notes' exact DCGAN): ``minigan train MODEL --preset NAME`` starts from them (flags given
+explicitly still win), and Python code passes ``Model(shape, **Model.presets[NAME])``.
+
 A model whose parameter set changes while it trains (a progressive GAN growing) saves what
 it needs to rebuild itself in ``state_dict()`` and overrides ``load_state_dict`` to grow
 first.
@@ -74,6 +78,7 @@ class Model:
     data_kinds = ("image",)    # which data it can model: "image" and/or "points"
     needs = ("x",)             # the batch fields ``step`` reads: "x", "y" (labels), ...
     options = ()               # its hyperparameters, as ``options.Option``s
+    presets = {}               # named sets of option values: {"notes": {"lr": 2e-4, ..}}
     counters = ()              # int attributes saved with the state (update counts)
 
     def __init_subclass__(cls, **kwargs):

@@ -44,6 +44,7 @@ from minigan.nn.conv import (Conv2d, ConvTranspose2d, conv_output_size,
                              conv_transpose_output_size)
 from minigan.nn.norm import BatchNorm2d, InstanceNorm2d, LayerNorm
 from minigan.nn.resize import Upsample
+from minigan.nn.spectral import SNConv2d, SNLinear
 
 NORMS = ("batch", "layer", "instance", "none")
 UPSAMPLES = ("convtranspose", "nearest")
@@ -157,9 +158,10 @@ def dcgan_generator(in_channels, data_shape, width=64, upsample="convtranspose")
     return nn.Sequential(*blocks)
 
 
-def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch"):
+def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch", spectral=False):
     """D: (N, in_channels, H, W) -> (N, 1) scores (logits, or critic values); ``width``:
-    the channels of its first block, doubled by each following one.
+    the channels of its first block, doubled by each following one; ``spectral``: every
+    convolution spectrally normalised (``nn.spectral.SNConv2d``, Miyato et al. 2018).
 
     >>> import minigan
     >>> D = dcgan_discriminator(1, (1, 64, 64), width=4, norm="layer")   # 64 -> 32 -> .. -> 4 -> 1
@@ -173,14 +175,15 @@ def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch"):
     else:
         plan = [(width * 2 ** i, 4, 2, 1) for i in range(int(math.log2(h // 4)))]
         head = (4, 1, 0)
+    conv = SNConv2d if spectral else Conv2d
     blocks, size, c_in = [], h, in_channels
     for c_out, kernel, stride, padding in plan:
         size = conv_output_size(size, kernel, stride, padding)
-        blocks.append(nn.Sequential(Conv2d(c_in, c_out, kernel, stride, padding),
+        blocks.append(nn.Sequential(conv(c_in, c_out, kernel, stride, padding),
                                     norm_layer(norm, c_out, size), nn.LeakyReLU(0.2)))
         c_in = c_out
     assert conv_output_size(size, *head) == 1
-    blocks.append(nn.Sequential(Conv2d(c_in, 1, *head), nn.Flatten()))  # (N, 1, 1, 1) -> (N, 1)
+    blocks.append(nn.Sequential(conv(c_in, 1, *head), nn.Flatten()))  # (N, 1, 1, 1) -> (N, 1)
     return nn.Sequential(*blocks)
 
 
@@ -207,11 +210,13 @@ def mlp_generator(in_features, out_features, hidden=128, depth=2):
                          nn.Linear(hidden, out_features))
 
 
-def mlp_discriminator(in_features, hidden=128, depth=2):
-    """D for points: x -> (Linear+LReLU(0.2)) × depth -> Linear -> score (N, 1)."""
+def mlp_discriminator(in_features, hidden=128, depth=2, spectral=False):
+    """D for points: x -> (Linear+LReLU(0.2)) × depth -> Linear -> score (N, 1); with
+    ``spectral``, every Linear spectrally normalised (``nn.spectral.SNLinear``)."""
+    linear = SNLinear if spectral else nn.Linear
     return nn.Sequential(*_hidden_layers(in_features, hidden, depth,
-                                         lambda: nn.LeakyReLU(0.2)),
-                         nn.Linear(hidden, 1))
+                                         lambda: nn.LeakyReLU(0.2), linear),
+                         linear(hidden, 1))
 
 
 def mlp(in_features, out_features, hidden=128, depth=2, activation=nn.Tanh):
@@ -226,10 +231,10 @@ def mlp(in_features, out_features, hidden=128, depth=2, activation=nn.Tanh):
                          nn.Linear(hidden, out_features))
 
 
-def _hidden_layers(in_features, hidden, depth, activation):
+def _hidden_layers(in_features, hidden, depth, activation, linear=nn.Linear):
     layers = []
     for i in range(depth):
-        layers += [nn.Linear(in_features if i == 0 else hidden, hidden), activation()]
+        layers += [linear(in_features if i == 0 else hidden, hidden), activation()]
     return layers
 
 

@@ -30,7 +30,8 @@ class Option:
     name: its keyword (``--name-with-dashes`` on the command line); default: its value when
     not given; help: one line for ``--help`` (the default is appended there); choices: the
     values a string option may take; least / above: an inclusive / exclusive lower bound of
-    a number; optional: None is allowed too (e.g. "the variant's own default").
+    a number; below: an exclusive upper bound; optional: None is allowed too (e.g. "the
+    variant's own default").
     The type is the default's type (int, float, str or bool), or ``type`` when the default
     is None.
     """
@@ -40,6 +41,7 @@ class Option:
     choices: tuple = None
     least: float = None
     above: float = None
+    below: float = None
     optional: bool = False
     type: type = None
 
@@ -72,9 +74,12 @@ class Option:
         what = "an int" if kind is int else "a number"
         bound = (f" >= {self.least}" if self.least is not None else
                  f" > {self.above}" if self.above is not None else "")
+        if self.below is not None:
+            bound += f"{' and' if bound else ''} < {self.below}"
         if isinstance(value, bool) or not isinstance(value, number) or value != value \
                 or (self.least is not None and value < self.least) \
-                or (self.above is not None and not value > self.above):
+                or (self.above is not None and not value > self.above) \
+                or (self.below is not None and not value < self.below):
             raise ValueError(f"{model}: {self.name} must be {what}{bound}, found {value!r}")
         return kind(value)
 
