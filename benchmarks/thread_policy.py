@@ -4,6 +4,7 @@ Times one training step (``model.step(batch)``, what ``minigan train`` runs) of
 
     vanilla   the notes' MLP GAN on 28×28 digits, batch 64 (G 100-128-784, D 784-128-1)
     dcgan     the notes' MNIST DCGAN, batch 128
+    first     the README's first command: dcgan's defaults (the k-means recipe), batch 64
 
 with OpenBLAS limited (through threadpoolctl, at run time, in this one process) to each
 count from 1 to its default, and under minigan's own policy (``minigan.threads``,
@@ -12,7 +13,7 @@ count from 1 to its default, and under minigan's own policy (``minigan.threads``
 interquartile range of the step in ms over ``--iters`` steps after warm-up.
 
     PYTHONPATH=. python benchmarks/thread_policy.py [--iters 40] [--dcgan-iters 12]
-        [--policy-seconds 20] [--busy 1] [--models vanilla,dcgan]
+        [--policy-seconds 20] [--busy 1] [--models vanilla,dcgan,first]
 
 The policy rows train for --policy-seconds and keep the steps after its first check
 (FIRST_CHECK + 1 s); "auto (-> q | b)" gives the thread count it settled on, quiet and
@@ -35,8 +36,9 @@ from minigan.autograd import Tensor
 from minigan.models.dcgan import DCGAN
 from minigan.models.vanilla import Vanilla
 
-# name: (model, batch, options); dcgan as the notes build it (its defaults are a faster recipe)
-MODELS = {"vanilla": (Vanilla, 64, {}), "dcgan": (DCGAN, 128, DCGAN.presets["notes"])}
+# name: (model, batch, options); dcgan as the notes build it, first as the README trains it
+MODELS = {"vanilla": (Vanilla, 64, {}), "dcgan": (DCGAN, 128, DCGAN.presets["notes"]),
+          "first": (DCGAN, 64, {})}
 
 
 def step_fn(name):
@@ -108,7 +110,7 @@ def measure_policy(name, seconds, warmup):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=40, help="vanilla steps timed per row")
-    parser.add_argument("--dcgan-iters", type=int, default=12, help="dcgan steps per row")
+    parser.add_argument("--dcgan-iters", type=int, default=12, help="dcgan and first steps per row")
     parser.add_argument("--policy-seconds", type=float, default=20.0,
                         help="seconds of training under the policy per row (default 20)")
     parser.add_argument("--warmup", type=int, default=3)
