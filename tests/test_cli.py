@@ -159,9 +159,9 @@ def test_nan_loss_exits_1_with_the_step_and_loss_named(tmp_path, capsys, monkeyp
     assert load_checkpoint(tmp_path)["step"] == 2
 
 
-def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, capsys):
-    """Exit status 130 (128 + SIGINT, what shells report for Ctrl-C): the run did not
-    finish, but it saved a checkpoint, and --resume continues it."""
+def _long_run_with_a_first_log_line(tmp_path):
+    """A long vanilla run in a child process, once its first log line is written (so it
+    has a checkpoint to save and a step to finish when a signal comes)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "minigan", "train", "vanilla", *TINY, "--steps", "100000",
          "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -172,12 +172,19 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, capsys):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no log line within 45 s"
         time.sleep(0.05)
+    return process
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, capsys):
+    """Exit status 130 (128 + SIGINT, what shells report for Ctrl-C): the run did not
+    finish, but it saved a checkpoint, and --resume continues it."""
+    process = _long_run_with_a_first_log_line(tmp_path)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=45)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     step = load_checkpoint(tmp_path)["step"]
-    assert step >= 1 and len(read_log(log)) == step
+    assert step >= 1 and len(read_log(tmp_path / "log.jsonl")) == step
     assert f"interrupted at step {step}: checkpoint saved to {tmp_path}" in out
     status, _, _ = run_main(["train", "vanilla", "--resume", tmp_path, "--steps", step + 2],
                             capsys)
@@ -285,23 +292,14 @@ def test_resume_of_a_run_not_started_by_the_cli_exits_2(tmp_path, capsys):
 def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, capsys):
     """kill, timeout, docker stop and cluster schedulers send SIGTERM: the run saves as for
     Ctrl-C and exits 143 (128 + 15)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "minigan", "train", "vanilla", *TINY, "--steps", "100000",
-         "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
-    log = tmp_path / "log.jsonl"
-    deadline = time.monotonic() + 45
-    while not (log.exists() and log.read_text().strip()):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no log line within 45 s"
-        time.sleep(0.05)
+    process = _long_run_with_a_first_log_line(tmp_path)
     process.terminate()
     out, err = process.communicate(timeout=45)
     assert process.returncode == 143, err
     assert "Traceback" not in err and "SIGTERM: finishing this step" in out
     step = load_checkpoint(tmp_path)["step"]
     assert f"interrupted at step {step} by SIGTERM: checkpoint saved" in out
-    assert len(read_log(log)) == step
+    assert len(read_log(tmp_path / "log.jsonl")) == step
 
 
 def test_resume_into_the_directory_of_another_run_exits_2(tmp_path, capsys):
