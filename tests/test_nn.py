@@ -603,3 +603,22 @@ def test_initialisers_follow_the_seed():
     minigan.manual_seed(5)
     init.xavier_uniform_(b)
     assert np.array_equal(a.data, b.data)
+
+
+def test_update_average_follows_the_formula_copies_buffers_and_checks_structure():
+    from minigan.nn.averaging import average_decay, update_average
+    net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    average = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    start = average[0].weight.numpy().astype(np.float64)
+    net[1].running_mean.data[...] = 5.0
+    expected = start
+    for t in range(3):
+        decay = average_decay(0.999, t)
+        assert decay == (1 + t) / (10 + t)          # the warm-up bound, below 0.999
+        update_average(average, net, decay)
+        expected = expected + (1 - decay) * (net[0].weight.numpy() - expected)
+    np.testing.assert_allclose(average[0].weight.numpy(), expected, rtol=1e-6)
+    assert (average[1].running_mean.numpy() == 5.0).all()
+    assert average_decay(0.9, 1000) == 0.9
+    with pytest.raises(ValueError, match="same structure"):
+        update_average(nn.Sequential(nn.Identity(), nn.Linear(3, 2)), nn.Linear(3, 2), 0.5)

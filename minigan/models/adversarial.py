@@ -30,6 +30,7 @@ import numpy as np
 
 from minigan import metrics, viz
 from minigan.autograd import Tensor, no_grad
+from minigan.nn.averaging import average_decay, update_average
 from minigan.creation import randn
 from minigan.functional.activation import sigmoid
 from minigan.models.base import Model
@@ -219,17 +220,9 @@ class AdversarialModel(Model):
         return {"loss_G": loss.item()}
 
     def update_ema(self):
-        """θ̄ ← θ̄ + (1 − β_t)(θ − θ̄) for every parameter θ of G and its average θ̄ in
-        G_ema, after G's update number t (from 0), with β_t = min(ema, (1 + t)/(10 + t)):
-        the average forgets the random initial weights within the first ~100 updates
-        instead of ~1/(1 − ema). Buffers (batch-norm running statistics) are copied."""
-        t = self.g_updates
-        decay = min(self.hp.ema, (1 + t) / (10 + t))
-        with no_grad():
-            for average, p in zip(self.G_ema.parameters(), self.G.parameters()):
-                average.data += (1 - decay) * (p.data - average.data)
-            for average, b in zip(self.G_ema.buffers(), self.G.buffers()):
-                average.data[...] = b.data
+        """G_ema follows G after G's update number t: θ̄ ← θ̄ + (1 − β_t)(θ − θ̄) with
+        β_t = min(ema, (1 + t)/(10 + t)) (``nn.averaging``)."""
+        update_average(self.G_ema, self.G, average_decay(self.hp.ema, self.g_updates))
 
     # ---- sampling ----
     def sample(self, n, condition=None, noise=None):

@@ -24,7 +24,7 @@ with up = nearest ×2 and pool = 2×2 average. Objective: WGAN-GP with the drift
 Layers (``nn/progressive.py``): equalised learning rate everywhere, pixel norm after each
 of G's convolutions, minibatch standard deviation before the critic's last block, a linear
 (no tanh) output. Samples, previews and scores come from an exponential moving average of
-G's weights (β 0.999 after a warm-up, ``ema_decay``). A lower-resolution sample is shown
+G's weights (β 0.999 after a warm-up, ``nn.averaging``). A lower-resolution sample is shown
 upsampled to the data size.
 
 What a grown parameter set means for the protocol: ``state_dict()`` records the phase,
@@ -56,6 +56,7 @@ from minigan.models.adversarial import AdversarialModel
 from minigan.models.losses import critic_loss_wasserstein, drift_penalty, gradient_penalty
 from minigan.models.options import Option
 from minigan.nn.activation import LeakyReLU
+from minigan.nn.averaging import average_decay, update_average
 from minigan.nn.container import ModuleList, Sequential
 from minigan.nn.module import Module
 from minigan.nn.progressive import (EqualizedConv2d, EqualizedLinear, MinibatchStdDev,
@@ -369,22 +370,11 @@ class ProGAN(AdversarialModel):
         logs["W"] = logs["D(x)"] - logs["D(G(z))"]
         return {**logs, "level": float(level), "alpha": float(alpha)}
 
-    def ema_decay(self):
-        """β of the next average update: ``ema`` (the authors' 0.999), but at most
-        (1 + t)/(10 + t) after t G updates (the warm-up of TensorFlow's moving averages),
-        so that a short run's samples are not its initial weights: 0.999 averages over
-        ~1,000 updates, longer than a level lasts in a 10-minute run."""
-        t = self.g_updates
-        return min(self.hp.ema, (1 + t) / (10 + t))
-
     def _update_ema(self):
-        """θ_ema ← β θ_ema + (1 − β) θ for each of G's weights (β: ``ema_decay``)."""
-        beta = self.ema_decay()
-        for (name, mine), (other, theirs) in zip(self.G_ema.named_parameters(),
-                                                 self.G.named_parameters()):
-            assert name == other, (name, other)
-            mine.data *= beta
-            mine.data += (1 - beta) * theirs.data
+        """G_ema follows G: θ̄ ← θ̄ + (1 − β_t)(θ − θ̄), β_t = min(ema, (1 + t)/(10 + t))
+        after t G updates (``nn.averaging``): without the warm-up 0.999 would average over
+        ~1,000 updates, longer than a level lasts in a 10-minute run."""
+        update_average(self.G_ema, self.G, average_decay(self.hp.ema, self.g_updates))
 
     # ---- sampling ----
     def sample(self, n, condition=None, noise=None):
