@@ -27,6 +27,10 @@ def setup(topic):
                         help="parent folder of the figures (default lessons/output)")
     # parse_known_args: a Jupyter kernel passes its own arguments (-f kernel.json)
     args, _ = parser.parse_known_args()
+    # The lessons' training loops are hand-written, so they ask for what minigan.train does:
+    # freed step temporaries stay in the process instead of being faulted in afresh.
+    from minigan.memory import keep_freed_memory
+    keep_freed_memory()
     out = os.path.join(args.out or os.path.join(LESSONS, "output"), topic)
     os.makedirs(out, exist_ok=True)
     return args.quick, out
