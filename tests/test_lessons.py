@@ -13,7 +13,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]_*.py")))
 QUICK_LIMIT_S = 120  # a lesson's --quick budget is 30 s; the rest is slack for busy machines
-FULL_LIMIT_S = 900   # the longest full lesson takes about 4 minutes on an idle 2-core machine
+FULL_LIMIT_S = 1800  # the longest full lesson (13) takes 4 min on an idle Zen 4-class 2-core
+                     # VM; on a Zen 3-class one beside three other jobs it ran out of 900 s
 
 
 def assert_lesson_passed(path, request, lesson_runs):
