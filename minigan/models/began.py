@@ -53,11 +53,26 @@ class BEGAN(AutoencoderGAN):
     options = (
         Option("gamma", 0.5, "γ, the diversity ratio: k_t holds L(G(z))/L(x) at γ", above=0),
         Option("lambda_k", 1e-3, "λ_k, the gain of k_t's proportional control", least=0),
+        Option("lr_halving", 0, "halve G's and D's learning rate every this many steps "
+               "(0: never)", least=0),
     ) + extend(AUTOENCODER_OPTIONS, lr=3e-4)
 
     def __init__(self, data_shape, num_classes=None, device="cpu", **options):
         super().__init__(data_shape, num_classes, device, **options)
         self.k = 0.0
+
+    def learning_rate(self):
+        """This step's lr: lr · 2^−⌊t / lr_halving⌋ after t steps (the paper halves it
+        when M_global stalls; a fixed period needs no judgement of "stalls")."""
+        if not self.hp.lr_halving:
+            return self.hp.lr
+        return self.hp.lr * 0.5 ** (self.d_updates // self.hp.lr_halving)
+
+    def step(self, batch):
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate()
+        return super().step(batch)
 
     def discriminator_loss(self, real_energy, fake_energy):
         return d_loss_began(real_energy, fake_energy, self.k), {}
