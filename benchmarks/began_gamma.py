@@ -14,7 +14,7 @@ step (moving averages), one line per γ, with each ratio's target γ dashed; and
 of each run (``--samples-out``). The γ runs go to ``--workers`` processes at once; each
 row's CPU and wall times are that run's own training's (process time and elapsed time).
 
-    python benchmarks/began_gamma.py [--gammas 0.3 0.5 0.7] [--steps 5000] [BEGAN options]
+    python benchmarks/began_gamma.py [--gammas 0.3 0.5 0.7] [--steps 12000] [BEGAN options]
 """
 import argparse
 import multiprocessing
@@ -91,10 +91,10 @@ def run(gamma, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gammas", type=float, nargs="+", default=[0.3, 0.5, 0.7])
-    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--steps", type=int, default=12000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--lr-halving", type=int, default=0)
+    parser.add_argument("--lr-halving", type=int, default=2000)
     parser.add_argument("--lambda-k", type=float, default=1e-3)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--code", type=int, default=32)
