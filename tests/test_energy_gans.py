@@ -169,6 +169,32 @@ def test_began_k_survives_a_checkpoint_bit_for_bit(tmp_path):
         again.load_state_dict(state)
 
 
+def learning_rates(model):
+    return {group["lr"] for optimizer in model.optimizers.values()
+            for group in optimizer.param_groups}
+
+
+def test_began_lr_halving_follows_its_formula_and_survives_a_checkpoint(tmp_path):
+    # lr_t = lr · 2^−⌊t / 2⌋ for the step after t steps: 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4
+    model = small(BEGAN, lr=1e-3, lr_halving=2)
+    for expected in (1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4):
+        model.step(digits())
+        assert learning_rates(model) == {expected}
+    # a resumed model knows its step count, so its next step is the sixth's: still 2.5e-4,
+    # then 1.25e-4
+    path = os.fspath(tmp_path / "state.npz")
+    minigan.save(model.state_dict(), path)
+    again = small(BEGAN, lr=1e-3, lr_halving=2)
+    again.load_state_dict(minigan.load(path))
+    for expected in (2.5e-4, 1.25e-4):
+        again.step(digits())
+        assert learning_rates(again) == {expected}
+    constant = small(BEGAN, lr=1e-3, lr_halving=0)     # the lr never changes
+    for _ in range(3):
+        constant.step(digits())
+    assert learning_rates(constant) == {1e-3}
+
+
 def test_ebgan_generator_loss_adds_the_weighted_pull_away_term():
     energies, codes = randn64(4) ** 2, randn64(4, 3)
     expected_pt = squared_cosines_by_loops(codes.numpy())
