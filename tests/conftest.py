@@ -27,7 +27,7 @@ def lesson_runs(request, tmp_path_factory):
             runs.start(item.callspec.params["path"], mark.kwargs["args"], mark.kwargs["limit_s"])
     # While lessons share the CPUs, this process's BLAS on one thread: OpenBLAS's threads
     # wait for each other by spinning, and against busy CPUs that more than doubled the
-    # suite's CPU time. Its products are small; one thread is all they use anyway.
+    # suite's CPU time. Its products are small, so one thread costs it little.
     with threadpool_limits(1 if runs.runs else None, user_api="blas"):
         yield runs
     runs.close()
