@@ -79,9 +79,12 @@ def spectral_normalize(weight, u):
 
 
 class _SpectralWeight:
-    """What the spectrally normalised layers share: the buffer u and ``normalized_weight``."""
+    """What the spectrally normalised layers share: the buffer u and ``normalized_weight``.
+    Mixed in before the layer class, so the layer builds its weight first."""
 
-    def _init_u(self):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # u: a random unit vector of W's first axis, the power iteration's start
         u = randn(self.weight.shape[0], dtype=self.weight.dtype, device=self.weight.device)
         u.data /= backend.get_array_module(u.data).sqrt(u.data @ u.data)
         self.register_buffer("u", u)
@@ -104,10 +107,6 @@ class SNConv2d(_SpectralWeight, Conv2d):
     Shape: as Conv2d; the buffer u has shape (out_channels,).
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_u()
-
     def forward(self, x):
         self._check_input(x)
         return F.conv2d(x, self.normalized_weight(), self.bias, self.stride, self.padding,
@@ -119,10 +118,6 @@ class SNLinear(_SpectralWeight, Linear):
 
     Shape: as Linear; the buffer u has shape (out_features,).
     """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_u()
 
     def forward(self, x):
         return F.linear(x, self.normalized_weight(), self.bias)
