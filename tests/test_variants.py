@@ -10,6 +10,7 @@ from minigan.data import ring8
 from minigan.models import MODELS, get_model
 from minigan.models import networks as B
 from minigan.models.conditioning import OneHot, one_hot
+from minigan.nn.constant_channels import SNConstantChannelsConv2d
 from minigan.nn.conv import Conv2d, ConvTranspose2d
 from minigan.nn.norm import BatchNorm2d, LayerNorm
 from minigan.nn.resize import Upsample
@@ -410,7 +411,8 @@ def test_lr_d_sets_the_discriminator_learning_rate_alone():
 def test_spectral_norm_option_normalises_every_layer_of_d_only(shape):
     gan = build("dcgan", shape=shape, spectral_norm=True, norm="none")
     layers = [m for m in gan.D.modules() if isinstance(m, (Conv2d, nn.Linear))]
-    assert layers and all(isinstance(m, (SNConv2d, SNLinear)) for m in layers)
+    spectral = (SNConv2d, SNLinear, SNConstantChannelsConv2d)   # the last: the cluster planes'
+    assert layers and all(isinstance(m, spectral) for m in layers)
     assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in gan.G.modules())
     plain = build("dcgan", shape=shape, spectral_norm=False)
     assert not any(isinstance(m, (SNConv2d, SNLinear)) for m in plain.D.modules())

@@ -130,7 +130,8 @@ class AdversarialModel(Model):
 
     def build_networks(self):
         """(G, D): DCGAN's conv nets for images, MLPs for points (``networks.py``), with the
-        condition's extra inputs."""
+        condition's extra inputs (for images, constant planes that D's first layer takes
+        without convolving them)."""
         hp, extra = self.hp, self.condition.extra
         spectral = bool(hp.get("spectral_norm"))
         if self.data_kind == "points":
@@ -141,7 +142,8 @@ class AdversarialModel(Model):
         return (dcgan_init_(dcgan_generator(hp.latent_dim + extra, self.data_shape, hp.width,
                                             hp.upsample)),
                 dcgan_init_(dcgan_discriminator(self.data_shape[0] + extra, self.data_shape,
-                                                d_width, hp.norm, spectral)))
+                                                d_width, hp.norm, spectral,
+                                                constant_channels=extra)))
 
     @classmethod
     def default_d_width(cls, data_shape, width):

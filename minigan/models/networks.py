@@ -36,10 +36,12 @@ Initialisation (DCGAN): conv weights N(0, 0.02²), biases 0; batch-norm γ N(1, 
 """
 import contextlib
 import math
+from functools import partial
 
 from minigan import nn
 from minigan.models.options import Option
 from minigan.nn import init
+from minigan.nn.constant_channels import ConstantChannelsConv2d, SNConstantChannelsConv2d
 from minigan.nn.conv import (Conv2d, ConvTranspose2d, conv_output_size,
                              conv_transpose_output_size)
 from minigan.nn.norm import BatchNorm2d, InstanceNorm2d, LayerNorm
@@ -158,10 +160,14 @@ def dcgan_generator(in_channels, data_shape, width=64, upsample="convtranspose")
     return nn.Sequential(*blocks)
 
 
-def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch", spectral=False):
+def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch", spectral=False,
+                        constant_channels=0):
     """D: (N, in_channels, H, W) -> (N, 1) scores (logits, or critic values); ``width``:
     the channels of its first block, doubled by each following one; ``spectral``: every
     convolution spectrally normalised (``nn.spectral.SNConv2d``, Miyato et al. 2018).
+    ``constant_channels`` K > 0: the last K input channels are a label's constant planes,
+    which the first convolution takes without convolving them
+    (``nn.constant_channels``; the same function of the same weights).
 
     >>> import minigan
     >>> D = dcgan_discriminator(1, (1, 64, 64), width=4, norm="layer")   # 64 -> 32 -> .. -> 4 -> 1
@@ -176,10 +182,16 @@ def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch", spectra
         plan = [(width * 2 ** i, 4, 2, 1) for i in range(int(math.log2(h // 4)))]
         head = (4, 1, 0)
     conv = SNConv2d if spectral else Conv2d
+    if constant_channels:
+        planes_conv = SNConstantChannelsConv2d if spectral else ConstantChannelsConv2d
+        first_conv = partial(planes_conv, constant_channels=constant_channels)
+    else:
+        first_conv = conv
     blocks, size, c_in = [], h, in_channels
     for c_out, kernel, stride, padding in plan:
         size = conv_output_size(size, kernel, stride, padding)
-        blocks.append(nn.Sequential(conv(c_in, c_out, kernel, stride, padding),
+        layer = first_conv if not blocks else conv
+        blocks.append(nn.Sequential(layer(c_in, c_out, kernel, stride, padding),
                                     norm_layer(norm, c_out, size), nn.LeakyReLU(0.2)))
         c_in = c_out
     assert conv_output_size(size, *head) == 1
