@@ -74,6 +74,10 @@ check("channel 1 + y is all ones, the others all zeros", xy.numpy()[:, 1:].mean(
 # discriminator (v = 16) that is 16 numbers per class to steer D's judgement, and a CGAN
 # built on it stalls at label accuracy 0.6–0.7 with D at chance; the `cgan` variant builds D
 # as wide as G (v = 64, the notes' CGAN) and reaches 0.965 (BENCHMARKS.md).
+#
+# minigan's conditional D computes its first layer this way (`nn.ConstantChannelsConv2d`):
+# it convolves the C image channels and adds the per-class bias, instead of convolving
+# $K$ planes that hold one number each — $C/(C + K)$ of the work, 1/11 here.
 
 # %%
 first = minigan.nn.Conv2d(1 + K, 16, 4, 2)
@@ -91,6 +95,10 @@ for n, y in enumerate([3, 0, 9]):                                # samples and a
     by_hand[:, y] += r.numpy()[n].sum(axis=(1, 2))
 check("every tap of label channel k gets Σ_{n: y_n = k} Σ_ij ∂L/∂out", label_taps,
       np.repeat(by_hand[:, :, None], 16, axis=2), 1e-4)
+fast = minigan.nn.ConstantChannelsConv2d(1 + K, 16, 4, 2, constant_channels=K)
+fast.load_state_dict(first.state_dict())
+check("ConstantChannelsConv2d (image conv + per-class bias) = the plain convolution",
+      fast(x_lab).numpy(), out.numpy(), 1e-5)
 
 # %% [markdown]
 # ## 3. Training on labelled digits
@@ -153,7 +161,7 @@ print("per class:", " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))
 # %% [markdown]
 # The thresholds, measured with seeds 0–4: after 600 steps (`--quick`) the label accuracy
 # is 0.21–0.38, already well above chance (with 500 samples, chance gives 0.10 ± 0.013); after
-# 2,500 steps (seeds 0–2) it is 0.80–0.85.
+# 2,500 steps it is 0.74–0.85 (four runs).
 
 # %%
 if QUICK:

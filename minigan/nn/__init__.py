@@ -20,3 +20,4 @@ from minigan.nn.resize import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Reflecti
                                ReplicationPad2d, Upsample, ZeroPad2d)
 from minigan.nn.conv import (Conv2d, ConvTranspose2d, conv_output_size,
                              conv_transpose_output_size)
+from minigan.nn.constant_channels import ConstantChannelsConv2d

@@ -12,8 +12,9 @@ M[o, k, i, j] is the sum of the taps of the kernel W[o, C + k] that land inside 
 at output pixel (i, j): with no padding every tap does, and M is constant over the pixels;
 with padding the border pixels lose the taps that fall on the zeros. The planes cost
 K/(C + K) of a plain convolution's FLOPs (20 of 21 in dcgan's cluster-conditioned D on
-digits, whose step they made twice as long); this costs one convolution of a single
-all-ones image plus an (N, K)·(K, O·H_out·W_out) product, whatever N.
+digits, where they made a training step about 1.5× as long); this costs a sum of the K
+kernels' taps and an (N, K)·(K, O) product without padding, and with padding one
+convolution of a single all-ones image and an (N, K)·(K, O·H_out·W_out) product.
 
 The result is the plain convolution's, up to the order of float additions, and so are its
 derivatives, which autograd takes through the same formula (twice, for a gradient
@@ -72,7 +73,8 @@ class ConstantChannelsConv2d(Conv2d):
         tail = weight[:, image_channels:]                        # (O, K, KH, KW)
         if self.padding in ((0, 0), "valid"):
             # every tap lands inside the image: M[o, k] = Σ_taps W[o, C + k], one number
-            return image_part + matmul(v, tail.sum(axis=(2, 3)).T).reshape(n, out_channels, 1, 1)
+            bias_per_sample = matmul(v, tail.sum(axis=(2, 3)).T)          # (N, O)
+            return image_part + bias_per_sample.reshape(n, out_channels, 1, 1)
         maps = self.plane_maps(tail, x.shape[2], x.shape[3])     # (K, O·H_out·W_out)
         return image_part + matmul(v, maps).reshape(n, out_channels, out_h, out_w)
 
