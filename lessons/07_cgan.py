@@ -73,7 +73,7 @@ check("channel 1 + y is all ones, the others all zeros", xy.numpy()[:, 1:].mean(
 # are checked below. With the notes' DCGAN
 # discriminator (v = 16) that is 16 numbers per class to steer D's judgement, and a CGAN
 # built on it stalls at label accuracy 0.6–0.7 with D at chance; the `cgan` variant builds D
-# as wide as G (v = 64, the notes' CGAN) and reaches 0.965 (BENCHMARKS.md).
+# as wide as G (v = 64, the notes' CGAN) and reaches 0.965–0.983 (two runs, BENCHMARKS.md).
 #
 # minigan's conditional D computes its first layer this way (`nn.ConstantChannelsConv2d`):
 # it convolves the C image channels and adds the per-class bias, instead of convolving
