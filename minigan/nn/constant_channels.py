@@ -12,7 +12,7 @@ M[o, k, i, j] is the sum of the taps of the kernel W[o, C + k] that land inside 
 at output pixel (i, j): with no padding every tap does, and M is constant over the pixels;
 with padding the border pixels lose the taps that fall on the zeros. The planes cost
 K/(C + K) of a plain convolution's FLOPs (20 of 21 in dcgan's cluster-conditioned D on
-digits, where they made a training step about 1.5× as long); this costs a sum of the K
+digits, where they made a training step about 1.4× as long); this costs a sum of the K
 kernels' taps and an (N, K)·(K, O) product without padding, and with padding one
 convolution of a single all-ones image and an (N, K)·(K, O·H_out·W_out) product.
 
