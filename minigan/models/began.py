@@ -33,8 +33,8 @@ the paper halves it when M_global stalls), width 16, batch 32. In 12,000 steps, 
 γ = 0.3, 0.5 and 0.7, M_global falls (0.44–0.61 → 0.17), L(G)/L(x) ends at γ (0.300,
 0.500, 0.704) and k_t settles inside (0, 1) at 0.006, 0.053 and 0.113: over the last
 quarter its trend moves it by less than 10 % of its level. At a constant lr, γ = 0.3's
-k_t had not settled in 10,000 steps. The samples are still mostly 1s (1, 1 and 4 classes of 10), the
-digits D reconstructs best.
+k_t had not settled in 10,000 steps. The samples are still mostly 1s (1, 1 and 4 classes
+of 10), the digits D reconstructs best.
 
 >>> import minigan
 >>> gan = BEGAN((1, 28, 28), width=4, code=8, latent_dim=8)
