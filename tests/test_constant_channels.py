@@ -15,7 +15,7 @@ from tests.helpers import DEVICES, check, randn64
 
 # (image channels C, constant channels K, out, kernel, stride, padding, dilation, H, W)
 CASES = [
-    (1, 20, 6, 4, 2, 0, 1, 28, 28),       # dcgan's cluster-conditioned D on digits
+    (1, 40, 6, 4, 2, 0, 1, 28, 28),       # dcgan's cluster-conditioned D on digits
     (1, 3, 4, 4, 2, 0, 1, 9, 9),
     (3, 2, 5, 3, 1, 1, 1, 7, 6),          # padding: the border pixels lose taps
     (2, 3, 4, 4, 2, 1, 1, 9, 8),          # the 64×64 geometry's k 4, s 2, p 1
@@ -70,6 +70,28 @@ def test_output_and_gradients_are_the_plain_convolutions(case, device):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_constants_given_apart_give_the_plain_convolution_and_its_gradients(case, device):
+    """layer(x_img, v) against conv2d([x_img, v ⊗ 1]): the output, and the gradients with
+    respect to the image, the constants v (broadcasting's sum over the pixels on the plain
+    side), the weight and the bias."""
+    c, k, _, _, stride, padding, dilation, h, w = case
+    layer = layer_for(case, device)
+    image, v, _ = planes_input(3, c, k, h, w, device)
+    v.requires_grad = True
+    x = cat([image, broadcast_to(v.reshape(3, k, 1, 1), (3, k, h, w))], axis=1)
+    ours = layer(image, v)
+    plain = conv2d(x, layer.weight, layer.bias, stride, padding, dilation)
+    np.testing.assert_allclose(ours.numpy(), plain.numpy(), rtol=1e-12, atol=1e-12)
+    g = minigan.tensor(np.random.default_rng(2).standard_normal(ours.shape), dtype="float64",
+                       device=device)
+    params = [image, v, layer.weight, layer.bias]
+    for got, want in zip(minigan.grad((ours * g).sum(), params, retain_graph=True),
+                         minigan.grad((plain * g).sum(), params)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("case", FD_CASES, ids=case_id)
 def test_first_and_second_derivatives_against_finite_differences(case):
     """With respect to the image part, the weight and the bias."""
@@ -79,9 +101,19 @@ def test_first_and_second_derivatives_against_finite_differences(case):
     planes = broadcast_to(v.reshape(2, k, 1, 1), (2, k, h, w))
 
     def f(image, weight, bias):
-        return layer.convolve(cat([image, planes], axis=1), weight, bias)
+        return layer.convolve(cat([image, planes], axis=1), None, weight, bias)
 
     check(f, randn64(2, c, h, w), randn64(*layer.weight.shape), randn64(*layer.bias.shape))
+
+
+@pytest.mark.parametrize("case", FD_CASES, ids=case_id)
+def test_derivatives_with_the_constants_apart_against_finite_differences(case):
+    """With respect to the image, the constants v, the weight and the bias."""
+    c, k, _, _, _, _, _, h, w = case
+    layer = layer_for(case)
+    check(lambda image, v, weight, bias: layer.convolve(image, v, weight, bias),
+          randn64(2, c, h, w), randn64(2, k), randn64(*layer.weight.shape),
+          randn64(*layer.bias.shape))
 
 
 def test_the_gradient_with_respect_to_v_is_broadcastings_sum_over_the_pixels():
@@ -128,6 +160,18 @@ def test_planes_that_vary_are_refused_by_name():
         layer(x)
 
 
+def test_constants_apart_of_the_wrong_shape_are_refused_by_name():
+    layer = ConstantChannelsConv2d(3, 2, 3, constant_channels=2)
+    with pytest.raises(ValueError, match=r"expected an image of shape \(N, 1, H, W\), found "
+                                         r"\(2, 3, 5, 5\)"):
+        layer(minigan.randn(2, 3, 5, 5), minigan.randn(2, 2))
+    with pytest.raises(ValueError, match=r"expected constants of shape \(2, 2\) for the 2 "
+                                         r"images, found \(2, 3\)"):
+        layer(minigan.randn(2, 1, 5, 5), minigan.randn(2, 3))
+    with pytest.raises(TypeError, match="expected a Tensor constants, found ndarray"):
+        layer(minigan.randn(2, 1, 5, 5), np.zeros((2, 2), np.float32))
+
+
 @pytest.mark.parametrize("k", [0, 3, 4])
 def test_constant_channels_outside_one_to_in_channels_minus_one_are_refused(k):
     with pytest.raises(ValueError, match=f"0 < constant_channels < in_channels = 3, found {k}"):
@@ -135,16 +179,21 @@ def test_constant_channels_outside_one_to_in_channels_minus_one_are_refused(k):
 
 
 def test_a_cluster_conditioned_dcgan_d_scores_as_with_a_plain_first_convolution():
-    """The model path: dcgan's D (20 cluster planes) on a conditioned batch, against the same
+    """The model path: dcgan's D (40 cluster planes) on a conditioned batch, against the same
     weights in a D whose first layer is Conv2d."""
     from minigan.models import get_model
     gan = get_model("dcgan")((1, 28, 28), width=8, d_width=8)
     first = gan.D[0][0]
-    assert isinstance(first, ConstantChannelsConv2d) and first.constant_channels == 20
+    assert isinstance(first, ConstantChannelsConv2d) and first.constant_channels == 40
     plain = Conv2d(first.in_channels, first.out_channels, first.kernel_size, first.stride)
     plain.load_state_dict(first.state_dict())
     x = minigan.rand(6, 1, 28, 28) * 2 - 1
-    labels = minigan.tensor(np.array([0, 3, 19, 3, 7, 11]))
+    labels = minigan.tensor(np.array([0, 3, 39, 3, 27, 11]))
     conditioned = gan.condition.input(x, labels)
     np.testing.assert_allclose(first(conditioned).numpy(), plain(conditioned).numpy(),
                                rtol=1e-5, atol=1e-6)
+    # what the model runs: D(x, onehot(k)), never building the planes, is D on the planes
+    args = gan.condition.discriminator_inputs(x, labels)
+    assert len(args) == 2 and args[0] is x and args[1].shape == (6, 40)
+    np.testing.assert_array_equal(gan.discriminate(x, labels).numpy(),
+                                  gan.D(conditioned).numpy())

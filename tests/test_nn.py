@@ -305,6 +305,19 @@ def test_sequential_applies_layers_in_order():
     np.testing.assert_allclose(seq(x).data, np.maximum(x.data @ w.T + b, 0), rtol=1e-6)
 
 
+def test_sequential_gives_inputs_after_x_to_its_first_module_only():
+    """D(x, v) of a conditional D: the nested first block's first layer gets v."""
+    class Shift(nn.Module):                      # y = x + c, c given beside x
+        def forward(self, x, c):
+            return x + c
+
+    seq = nn.Sequential(nn.Sequential(Shift(), nn.ReLU()), nn.Linear(2, 1))
+    x, c = minigan.randn(4, 2), minigan.randn(4, 2)
+    w, b = seq[1].weight.data, seq[1].bias.data
+    np.testing.assert_allclose(seq(x, c).data, np.maximum(x.data + c.data, 0) @ w.T + b,
+                               rtol=1e-6)
+
+
 def test_replacing_a_child_or_parameter_keeps_its_place():
     """PyTorch's order: a replaced entry stays where it was defined (a Sequential's forward,
     modules(), parameters() and state_dict() all follow that order)."""

@@ -130,8 +130,8 @@ class AdversarialModel(Model):
 
     def build_networks(self):
         """(G, D): DCGAN's conv nets for images, MLPs for points (``networks.py``), with the
-        condition's extra inputs (for images, constant planes that D's first layer takes
-        without convolving them)."""
+        condition's extra inputs (for images, D(x, v): the values v of the label's constant
+        planes, which D's first layer takes without building or convolving them)."""
         hp, extra = self.hp, self.condition.extra
         spectral = bool(hp.get("spectral_norm"))
         if self.data_kind == "points":
@@ -174,8 +174,10 @@ class AdversarialModel(Model):
             return self.G(z)
 
     def discriminate(self, x, labels=None):
-        """D's raw scores (N, 1): logits for the BCE losses, critic values otherwise."""
-        return self.D(self.condition.input(x, labels))
+        """D's raw scores (N, 1): logits for the BCE losses, critic values otherwise; a
+        conditional D gets the labels as the condition lays them out
+        (``discriminator_inputs``)."""
+        return self.D(*self.condition.discriminator_inputs(x, labels))
 
     # ---- one training step ----
     def step(self, batch):

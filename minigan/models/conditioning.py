@@ -3,6 +3,9 @@
 ``Unconditioned`` is the plain GAN's (no label anywhere); ``OneHot`` is the notes' CGAN
 (notes 000: "latent vector and one-hot vector concatenated"): G's input is [z, onehot(y)]
 and D's input is x with the one-hot label appended, as K constant channels for images.
+(A D built for images by ``AdversarialModel`` takes the K values beside x instead,
+``discriminator_inputs``: its first layer adds them as those planes would, without the
+planes being built.)
 ``CaptionEmbedding`` stands in for StackGAN's text embeddings (notes 001, "StackGAN"): a
 fixed random vector per class, the class's "caption", plus fresh jitter at every use (no
 two captions of one image are worded alike), in place of the one-hot vector.
@@ -37,6 +40,9 @@ class Unconditioned:
     def input(self, x, labels=None):
         return x
 
+    def discriminator_inputs(self, x, labels=None):
+        return (x,)
+
     def grid_labels(self, per_class, device="cpu"):
         return None
 
@@ -51,17 +57,31 @@ class OneHot(Unconditioned):
     def __init__(self, num_classes):
         self.num_classes = self.extra = int(num_classes)
 
+    def vector(self, labels, like):
+        """What a label adds to a sample: onehot(y) (N, K), with the dtype and device of
+        ``like``."""
+        return one_hot(labels, self.num_classes, like)
+
     def latent(self, z, labels):
-        """[z, onehot(y)] (N, Z + K)."""
-        return cat([z, one_hot(labels, self.num_classes, z)], axis=1)
+        """[z, vector(y)] (N, Z + K)."""
+        return cat([z, self.vector(labels, z)], axis=1)
 
     def input(self, x, labels):
-        """x with the one-hot label appended: (N, C + K, H, W) or (N, D + K)."""
-        y = one_hot(labels, self.num_classes, x)
+        """x with vector(y) appended: (N, C + K, H, W), K constant planes, or (N, D + K)."""
+        y = self.vector(labels, x)
         if x.ndim == 4:
             y = broadcast_to(reshape(y, y.shape + (1, 1)),  # (N, K) -> (N, K, 1, 1)
-                             (x.shape[0], self.num_classes) + x.shape[2:])  # -> (N, K, H, W)
+                             (x.shape[0], self.extra) + x.shape[2:])  # -> (N, K, H, W)
         return cat([x, y], axis=1)
+
+    def discriminator_inputs(self, x, labels):
+        """D's arguments: (x, vector(y)) for images, whose D's first layer takes the values
+        of the K planes beside x (``nn.ConstantChannelsConv2d``: the same function as on
+        ``input(x, y)``, without K full-size planes and their gradient); (input(x, y),)
+        for points."""
+        if x.ndim == 4:
+            return x, self.vector(labels, x)
+        return (self.input(x, labels),)
 
     def grid_labels(self, per_class, device="cpu"):
         """0 … 0 1 … 1 …, ``per_class`` of each: a grid with one row per class."""
@@ -123,14 +143,6 @@ class CaptionEmbedding(OneHot):
             phi = phi + self.jitter * randn(*phi.shape, dtype=like.dtype, device=like.device)
         return phi
 
-    def latent(self, z, labels):
-        """[z, φ(y)] (N, Z + dim)."""
-        return cat([z, self.embed(labels, z)], axis=1)
-
-    def input(self, x, labels):
-        """x with φ(y) appended: (N, C + dim, H, W) or (N, D + dim)."""
-        phi = self.embed(labels, x)
-        if x.ndim == 4:
-            phi = broadcast_to(reshape(phi, phi.shape + (1, 1)),     # (N, dim) -> (N, dim, 1, 1)
-                               (x.shape[0], self.extra) + x.shape[2:])  # -> (N, dim, H, W)
-        return cat([x, phi], axis=1)
+    def vector(self, labels, like):
+        """φ(y) (N, dim): what ``latent`` joins to z and ``input`` appends to x."""
+        return self.embed(labels, like)

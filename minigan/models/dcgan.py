@@ -95,7 +95,7 @@ class DCGAN(AdversarialModel):
                "drawn from (0: sample G itself)", least=0, below=1),
         Option("spectral_norm", False, "divide each of D's weights by its largest singular "
                "value (spectral normalisation)"),
-        Option("clusters", 20, "condition G and D on the k-means cluster of each real sample, "
+        Option("clusters", 40, "condition G and D on the k-means cluster of each real sample, "
                "learnt online without labels; samples draw a cluster with its frequency in "
                "the data (0: no clusters)", least=0),
     ) + extend(NETWORK_OPTIONS, D_WIDTH, width=32)

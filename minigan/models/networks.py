@@ -167,7 +167,8 @@ def dcgan_discriminator(in_channels, data_shape, width=16, norm="batch", spectra
     convolution spectrally normalised (``nn.spectral.SNConv2d``, Miyato et al. 2018).
     ``constant_channels`` K > 0: the last K input channels are a label's constant planes,
     which the first convolution takes without convolving them
-    (``nn.constant_channels``; the same function of the same weights).
+    (``nn.constant_channels``; the same function of the same weights): D(x) with the planes
+    inside x, or D(x_img, v) with their values v (N, K) beside the image.
 
     >>> import minigan
     >>> D = dcgan_discriminator(1, (1, 64, 64), width=4, norm="layer")   # 64 -> 32 -> .. -> 4 -> 1

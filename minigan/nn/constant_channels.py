@@ -11,9 +11,9 @@ n has the value v[n, k] at every pixel. The convolution is linear in x, so it sp
 M[o, k, i, j] is the sum of the taps of the kernel W[o, C + k] that land inside the image
 at output pixel (i, j): with no padding every tap does, and M is constant over the pixels;
 with padding the border pixels lose the taps that fall on the zeros. The planes cost
-K/(C + K) of a plain convolution's FLOPs (20 of 21 in dcgan's cluster-conditioned D on
-digits, where they made a training step about 1.4× as long); this costs a sum of the K
-kernels' taps and an (N, K)·(K, O) product without padding, and with padding one
+K/(C + K) of a plain convolution's FLOPs (40 of 41 in dcgan's cluster-conditioned D on
+digits; with 20 clusters they made a training step about 1.4× as long); this costs a sum
+of the K kernels' taps and an (N, K)·(K, O) product without padding, and with padding one
 convolution of a single all-ones image and an (N, K)·(K, O·H_out·W_out) product.
 
 The result is the plain convolution's, up to the order of float additions, and so are its
@@ -21,6 +21,11 @@ derivatives, which autograd takes through the same formula (twice, for a gradien
 penalty): with respect to x_img and W as conv2d's; with respect to the planes, the whole
 gradient of plane k lands on pixel (0, 0) — what broadcasting v over the pixels sums to
 anyway, so ∂L/∂v is exact.
+
+The layer takes its input either way: ``layer(x)`` with the planes inside x (N, C + K, H,
+W), checked to be constant, or ``layer(x_img, v)`` with x_img (N, C, H, W) and v (N, K)
+given apart — the same numbers without building the planes at all (a conditional D's
+input then never holds K full-size planes, nor does its gradient).
 
 >>> import minigan
 >>> from minigan.functional import broadcast_to, cat
@@ -30,9 +35,12 @@ anyway, so ∂L/∂v is exact.
 >>> plain = minigan.functional.conv2d(x, layer.weight, layer.bias, padding=1)
 >>> bool(abs(layer(x) - plain).max().item() < 1e-5)
 True
+>>> bool(abs(layer(x[:, :1], v.reshape(5, 2)) - plain).max().item() < 1e-5)   # v apart
+True
 """
 from minigan import creation
 from minigan.functional import conv2d, matmul
+from minigan.functional.arguments import check_tensor
 from minigan.nn.conv import Conv2d
 from minigan.nn.spectral import _SpectralWeight
 
@@ -42,7 +50,11 @@ class ConstantChannelsConv2d(Conv2d):
     ``constant_channels`` input channels must be constant over each image; the same result
     as Conv2d, computed without convolving those planes (module docstring). Weight
     (out_channels, in_channels, KH, KW), as Conv2d's, so the two load each other's
-    state_dict. A plane that varies over the image is refused."""
+    state_dict. A plane that varies over the image is refused.
+
+    Shape: ``forward(x)``: x (N, in_channels, H, W), the planes inside;
+    ``forward(x, constants)``: x (N, in_channels − K, H, W) and constants (N, K), the value
+    of each plane. Output (N, out_channels, H_out, W_out) either way, as Conv2d's."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, bias=True, *, constant_channels, device=None, dtype=None):
@@ -53,23 +65,21 @@ class ConstantChannelsConv2d(Conv2d):
                              f"in_channels = {in_channels}, found {constant_channels}")
         self.constant_channels = int(constant_channels)
 
-    def forward(self, x):
-        return self.convolve(x, self.weight, self.bias)
+    def forward(self, x, constants=None):
+        return self.convolve(x, constants, self.weight, self.bias)
 
-    def convolve(self, x, weight, bias):
-        """conv2d(x, weight, bias) by the split of the module docstring."""
-        self._check_input(x)
+    def convolve(self, x, constants, weight, bias):
+        """conv2d([x_img, v ⊗ 1], weight, bias) by the split of the module docstring, from
+        x holding the planes (constants None) or from x_img and v = constants."""
         image_channels = self.in_channels - self.constant_channels
-        planes = x.data[:, image_channels:]
-        corner = planes[:, :, :1, :1]
-        if not (planes == corner).all():
-            raise ValueError(f"{self!r}: expected input channels {image_channels}.."
-                             f"{self.in_channels - 1} to be constant over each image, "
-                             f"found planes that vary over the pixels")
-        image_part = conv2d(x[:, :image_channels], weight[:, :image_channels], bias,
-                            self.stride, self.padding, self.dilation)
+        if constants is None:
+            x, v = self._split_planes(x, image_channels)         # (N, C, H, W), (N, K)
+        else:
+            self._check_apart(x, constants, image_channels)
+            v = constants
+        image_part = conv2d(x, weight[:, :image_channels], bias, self.stride, self.padding,
+                            self.dilation)
         n, out_channels, out_h, out_w = image_part.shape
-        v = x[:, image_channels:, 0, 0]                          # (N, K)
         tail = weight[:, image_channels:]                        # (O, K, KH, KW)
         if self.padding in ((0, 0), "valid"):
             # every tap lands inside the image: M[o, k] = Σ_taps W[o, C + k], one number
@@ -77,6 +87,28 @@ class ConstantChannelsConv2d(Conv2d):
             return image_part + bias_per_sample.reshape(n, out_channels, 1, 1)
         maps = self.plane_maps(tail, x.shape[2], x.shape[3])     # (K, O·H_out·W_out)
         return image_part + matmul(v, maps).reshape(n, out_channels, out_h, out_w)
+
+    def _split_planes(self, x, image_channels):
+        """(x_img, v) of an input x (N, C + K, H, W) whose last K channels are constant
+        planes, v (N, K) read at pixel (0, 0); planes that vary are refused."""
+        self._check_input(x)
+        planes = x.data[:, image_channels:]
+        if not (planes == planes[:, :, :1, :1]).all():
+            raise ValueError(f"{self!r}: expected input channels {image_channels}.."
+                             f"{self.in_channels - 1} to be constant over each image, "
+                             f"found planes that vary over the pixels")
+        return x[:, :image_channels], x[:, image_channels:, 0, 0]
+
+    def _check_apart(self, x, constants, image_channels):
+        check_tensor(x, type(self).__name__)
+        check_tensor(constants, type(self).__name__, what="constants")
+        k = self.constant_channels
+        if x.ndim != 4 or x.shape[1] != image_channels:
+            raise ValueError(f"{self!r}: with the constants given apart, expected an image "
+                             f"of shape (N, {image_channels}, H, W), found {x.shape}")
+        if constants.shape != (x.shape[0], k):
+            raise ValueError(f"{self!r}: expected constants of shape ({x.shape[0]}, {k}) "
+                             f"for the {x.shape[0]} images, found {constants.shape}")
 
     def plane_maps(self, tail, h, w):
         """M (K, O·H_out·W_out): the response of each of the K planes, set to 1 over an
@@ -95,6 +127,6 @@ class SNConstantChannelsConv2d(_SpectralWeight, ConstantChannelsConv2d):
     """ConstantChannelsConv2d with a spectrally normalised weight (``nn.spectral``): the
     same as SNConv2d on an input whose last channels are constant planes."""
 
-    def forward(self, x):
-        return self.convolve(x, self.normalized_weight(), self.bias)
+    def forward(self, x, constants=None):
+        return self.convolve(x, constants, self.normalized_weight(), self.bias)
 

@@ -34,7 +34,9 @@ class Sequential(_ModuleSequence):
     """Modules applied one after the other: y = fₙ(… f₂(f₁(x))).
 
     ``Sequential(m1, m2, ...)`` names the children "0", "1", ...;
-    ``Sequential(OrderedDict(name=module, ...))`` keeps the given names.
+    ``Sequential(OrderedDict(name=module, ...))`` keeps the given names. Inputs after x go
+    to the first module only, y = fₙ(… f₂(f₁(x, c))): a conditional D's first layer takes
+    the condition c beside the image (``nn.ConstantChannelsConv2d``).
 
     Two neighbours may run as one op when the first offers it (``Module.fused_with``):
     BatchNorm followed by ReLU or LeakyReLU is one pass of batch norm with the activation
@@ -55,12 +57,13 @@ class Sequential(_ModuleSequence):
             for i, module in enumerate(modules):
                 self.add_module(str(i), _checked(module, i))
 
-    def forward(self, x):
+    def forward(self, x, *inputs):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
             fused = modules[i].fused_with(modules[i + 1]) if i + 1 < len(modules) else None
-            x = fused(x) if fused is not None else modules[i](x)
+            x = fused(x, *inputs) if fused is not None else modules[i](x, *inputs)
+            inputs = ()
             i += 1 if fused is None else 2
         return x
 
