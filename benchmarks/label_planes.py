@@ -1,16 +1,20 @@
-"""What the label planes cost a conditional D, with and without ``ConstantChannelsConv2d``.
+"""What the label planes cost a conditional D: convolved, taken as a bias, or not built.
 
-A conditional D (cgan: 10 one-hot planes; dcgan's defaults: 20 k-means cluster planes) sees
+A conditional D (cgan: 10 one-hot planes; dcgan's defaults: 40 k-means cluster planes) sees
 x with K constant planes appended. Convolving them costs K/(C + K) of the first layer;
-``nn.ConstantChannelsConv2d`` takes them as a per-class bias instead (the same function).
-Same run, same weights, one BLAS thread unless OPENBLAS_NUM_THREADS says otherwise:
+``nn.ConstantChannelsConv2d`` takes them as a per-class bias instead (the same function),
+and given the K values beside x, ``layer(x, v)``, it needs no planes at all — what the
+models do (``AdversarialModel.discriminate`` calls D(x, v)). Same run, same weights, one
+BLAS thread unless OPENBLAS_NUM_THREADS says otherwise:
 
 1. the first layer alone, forward + backward (input gradient included, as in G's step),
    batch 64 on 28×28: plain Conv2d on the C + K channels, ConstantChannelsConv2d on the
-   same input, and Conv2d on the image channel only (what no label would cost);
-2. whole training steps of the model (``dcgan`` defaults, and ``cgan``), once as built
-   (ConstantChannelsConv2d) and once with a plain Conv2d swapped in holding the same
-   weights, alternating blocks of steps so both see the same machine.
+   same input and on the image with v apart, and Conv2d on the image channel only (what
+   no label would cost);
+2. whole training steps of the model (``dcgan`` defaults, and ``cgan``) three ways: as
+   built (D(x, v)); with the planes built and given to the same layer (D([x, v ⊗ 1]));
+   and with the planes built and a plain Conv2d holding the same weights — alternating
+   blocks of steps so all see the same machine.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/label_planes.py [--steps 40] [--blocks 3]
 """
@@ -39,17 +43,20 @@ def median_ms(fn, reps):
     return 1e3 * statistics.median(times)
 
 
-def first_layer_table(reps, batch=64, planes=20, width=32):
-    """ms of forward + backward of D's first layer, three ways."""
+def first_layer_table(reps, batch=64, planes=40, width=32):
+    """ms of forward + backward of D's first layer, four ways."""
     image = minigan.randn(batch, 1, 28, 28, requires_grad=True)
     onehot = np.eye(planes, dtype=np.float32)[np.arange(batch) % planes]
-    v = minigan.tensor(onehot.reshape(batch, planes, 1, 1))
+    v = minigan.tensor(onehot)                                   # (N, K)
 
-    def run(layer, with_planes):
+    def run(layer, inputs):
         def once():
-            x = cat([image, broadcast_to(v, (batch, planes, 28, 28))], axis=1) \
-                if with_planes else image
-            layer(x).sum().backward()
+            if inputs == "planes":
+                x = (cat([image, broadcast_to(v.reshape(batch, planes, 1, 1),
+                                              (batch, planes, 28, 28))], axis=1),)
+            else:
+                x = (image, v) if inputs == "apart" else (image,)
+            layer(*x).sum().backward()
         return once
 
     plain = Conv2d(1 + planes, width, 4, 2)
@@ -57,10 +64,11 @@ def first_layer_table(reps, batch=64, planes=20, width=32):
     fast.load_state_dict(plain.state_dict())
     print(f"D's first layer, Conv({1 + planes}, {width}, 4, 2), batch {batch}, 28×28, "
           f"forward + backward (median of {reps}):")
-    for name, fn in (("Conv2d on image + planes", run(plain, True)),
-                     ("ConstantChannelsConv2d, same input", run(fast, True)),
-                     ("Conv2d on the image only", run(Conv2d(1, width, 4, 2), False))):
-        print(f"  {name:<36} {median_ms(fn, reps):7.2f} ms")
+    for name, fn in (("Conv2d on image + planes", run(plain, "planes")),
+                     ("ConstantChannelsConv2d, same input", run(fast, "planes")),
+                     ("ConstantChannelsConv2d, image and v", run(fast, "apart")),
+                     ("Conv2d on the image only", run(Conv2d(1, width, 4, 2), "image"))):
+        print(f"  {name:<38} {median_ms(fn, reps):7.2f} ms")
 
 
 def plain_twin(layer):
@@ -73,21 +81,32 @@ def plain_twin(layer):
 
 
 def step_table(name, options, steps, blocks):
-    """Median ms per training step of ``name``, as built and with a plain first conv."""
+    """Median ms per training step of ``name``: as built, D(x, v); with the planes built,
+    D([x, v ⊗ 1]); and with the planes built and convolved by a plain Conv2d."""
     minigan.manual_seed(0)
     cls = get_model(name)
     model = cls((1, 28, 28), num_classes=10 if "y" in cls.needs else None, **options)
     fast = model.D[0][0]
     plain = plain_twin(fast)
+
+    def with_planes(x, labels=None):                  # D on x with its K planes appended
+        return model.D(model.condition.input(x, labels))
+
+    ways = {"D(x, v), as built": (fast, None),
+            "planes, ConstantChannelsConv2d": (fast, with_planes),
+            "planes, Conv2d (convolved)": (plain, with_planes)}
     loader = DataLoader(load_dataset("mnist5k", split="train"), batch_size=64, seed=0)
     batches = loader.batches(None)
     for _ in range(5):                                        # warm-up
         model.step(next(batches))
-    times = {"ConstantChannelsConv2d": [], "Conv2d (planes convolved)": []}
+    times = {label: [] for label in ways}
     for _ in range(blocks):
-        for label, layer in (("ConstantChannelsConv2d", fast),
-                             ("Conv2d (planes convolved)", plain)):
+        for label, (layer, discriminate) in ways.items():
             model.D[0][0] = layer
+            if discriminate is None:
+                vars(model).pop("discriminate", None)         # the class's D(x, v)
+            else:
+                model.discriminate = discriminate
             for _ in range(steps):
                 batch = next(batches)
                 start = time.perf_counter()
@@ -95,7 +114,7 @@ def step_table(name, options, steps, blocks):
                 times[label].append(time.perf_counter() - start)
     print(f"{name} {options or '(defaults)'}, batch 64, {blocks} blocks of {steps} steps each:")
     for label, values in times.items():
-        print(f"  {label:<28} {1e3 * statistics.median(values):7.1f} ms/step")
+        print(f"  {label:<32} {1e3 * statistics.median(values):7.1f} ms/step")
 
 
 def main():

@@ -73,11 +73,14 @@ check("channel 1 + y is all ones, the others all zeros", xy.numpy()[:, 1:].mean(
 # are checked below. With the notes' DCGAN
 # discriminator (v = 16) that is 16 numbers per class to steer D's judgement, and a CGAN
 # built on it stalls at label accuracy 0.6–0.7 with D at chance; the `cgan` variant builds D
-# as wide as G (v = 64, the notes' CGAN) and reaches 0.965–0.983 (two runs, BENCHMARKS.md).
+# as wide as G (v = 64, the notes' CGAN) and reaches 0.965–0.983 (three runs, BENCHMARKS.md).
 #
 # minigan's conditional D computes its first layer this way (`nn.ConstantChannelsConv2d`):
 # it convolves the C image channels and adds the per-class bias, instead of convolving
-# $K$ planes that hold one number each — $C/(C + K)$ of the work, 1/11 here.
+# $K$ planes that hold one number each — $C/(C + K)$ of the work, 1/11 here. Since only
+# the planes' values matter, the model does not even build the planes: it calls
+# $D(x, e_y)$, the image and the one-hot vector side by side, and the layer gives the same
+# numbers as on $[x, e_y]$.
 
 # %%
 first = minigan.nn.Conv2d(1 + K, 16, 4, 2)
@@ -99,6 +102,8 @@ fast = minigan.nn.ConstantChannelsConv2d(1 + K, 16, 4, 2, constant_channels=K)
 fast.load_state_dict(first.state_dict())
 check("ConstantChannelsConv2d (image conv + per-class bias) = the plain convolution",
       fast(x_lab).numpy(), out.numpy(), 1e-5)
+check("the same layer given the image and e_y apart = the plain convolution",
+      fast(images, one_hot(labels, K, images)).numpy(), out.numpy(), 1e-5)
 
 # %% [markdown]
 # ## 3. Training on labelled digits

@@ -18,7 +18,7 @@ planes are constant and D's first convolution has no padding, so every tap of a 
 channel sees the same 1: the label reaches D only as a per-class bias of its first-block
 channels (which is how the first layer computes it: ``nn.ConstantChannelsConv2d``). With
 the DCGAN's 16 channels D went to chance by iteration 300 and label accuracy stalled at
-0.6–0.7; with 64 it reaches 0.965–0.983 at 4,000 iterations (BENCHMARKS.md).
+0.6–0.7; with 64 it reaches 0.965–0.983 at 4,000 iterations (three runs, BENCHMARKS.md).
 
 >>> import minigan
 >>> gan = CGAN((2,), num_classes=8)
