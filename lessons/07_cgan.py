@@ -166,7 +166,7 @@ print("per class:", " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))
 # %% [markdown]
 # The thresholds, measured with seeds 0–4: after 600 steps (`--quick`) the label accuracy
 # is 0.21–0.38, already well above chance (with 500 samples, chance gives 0.10 ± 0.013); after
-# 2,500 steps it is 0.74–0.85 (four runs).
+# 2,500 steps it is 0.72–0.85 (five runs).
 
 # %%
 if QUICK:
@@ -280,8 +280,8 @@ print(f"label accuracy, {per_class_n} samples per class: {np.mean(one_class):.3f
       f"batches of one class, {np.mean(in_mix):.3f} drawn in mixed batches")
 
 # %% [markdown]
-# After 2,500 steps (seeds 0–2) the batches of one class score 0.70–0.74 and the mixed
-# batches 0.82–0.85: a gap of 0.11–0.12, where the sampling noise of each score is about 0.013.
+# After 2,500 steps (four runs) the batches of one class score 0.62–0.74 and the mixed
+# batches 0.72–0.85: a gap of 0.10–0.12, where the sampling noise of each score is about 0.013.
 # After 600 steps the gap is 0.05–0.10, too close to the noise of 50 samples per class to
 # check.
 
