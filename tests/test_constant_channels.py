@@ -170,6 +170,9 @@ def test_constants_apart_of_the_wrong_shape_are_refused_by_name():
         layer(minigan.randn(2, 1, 5, 5), minigan.randn(2, 3))
     with pytest.raises(TypeError, match="expected a Tensor constants, found ndarray"):
         layer(minigan.randn(2, 1, 5, 5), np.zeros((2, 2), np.float32))
+    with pytest.raises(TypeError, match="expected constants of the image's dtype float32 on "
+                                        "cpu, found float64 on cpu"):
+        layer(minigan.randn(2, 1, 5, 5), minigan.randn(2, 2, dtype="float64"))
 
 
 @pytest.mark.parametrize("k", [0, 3, 4])

@@ -109,6 +109,9 @@ class ConstantChannelsConv2d(Conv2d):
         if constants.shape != (x.shape[0], k):
             raise ValueError(f"{self!r}: expected constants of shape ({x.shape[0]}, {k}) "
                              f"for the {x.shape[0]} images, found {constants.shape}")
+        if (constants.dtype, constants.device) != (x.dtype, x.device):
+            raise TypeError(f"{self!r}: expected constants of the image's dtype {x.dtype} on "
+                            f"{x.device}, found {constants.dtype} on {constants.device}")
 
     def plane_maps(self, tail, h, w):
         """M (K, O·H_out·W_out): the response of each of the K planes, set to 1 over an
