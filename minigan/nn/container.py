@@ -61,8 +61,10 @@ class Sequential(_ModuleSequence):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
-            fused = modules[i].fused_with(modules[i + 1]) if i + 1 < len(modules) else None
-            x = fused(x, *inputs) if fused is not None else modules[i](x, *inputs)
+            # a fused pair takes x alone: the module given the extra inputs runs by itself
+            fused = (modules[i].fused_with(modules[i + 1])
+                     if i + 1 < len(modules) and not inputs else None)
+            x = fused(x) if fused is not None else modules[i](x, *inputs)
             inputs = ()
             i += 1 if fused is None else 2
         return x
