@@ -22,17 +22,32 @@ So ``training_threads`` (the training loop's policy):
     threads run the probe faster, so the margins keep it where it started); a candidate
     is given up as soon as it is ``MARGIN`` times slower than the best so far, so a probe
     costs 0.1-0.2 s even on a saturated 2-core machine, once a minute;
+  * when the probe does not decide but other processes used ``OTHERS`` CPUs or more
+    since the last check (Linux, from /proc/stat), or the steps got ``SLOWDOWN`` times
+    slower and the probe has fewer threads about as fast (within ``TRIAL``) as the count
+    in use, tries fewer threads on the training steps themselves for one window, keeps
+    them if those steps are ``MARGIN`` times faster than the last window before, else
+    goes back. The probe's few products miss the stalls: beside one busy process on 2
+    cores it timed 2 threads as fast as 1 or faster while the README's DCGAN step took
+    150-240 ms on 2 threads and 70-90 ms on 1 (BENCHMARKS.md, "The first command";
+    ``benchmarks/thread_probe.py`` prints what the probe sees). While other processes
+    are busy the probe's word does not move the run up to more threads either (a lucky
+    probe would bring the stalls back until the next trial). On an idle machine no other
+    process is busy and more threads run the probe clearly faster (1.7x on 2 cores), so
+    no trial starts there;
   * restores the library's own setting when the run ends.
 
 Threads are set through threadpoolctl, which changes a loaded BLAS library's setting at
 run time (setting OPENBLAS_NUM_THREADS after NumPy is imported does nothing). The
-probe is separate from training: it never runs a training step on another thread count.
+probe is separate from training; only a trial runs training steps on another thread
+count, and only while other processes compete or the steps slowed down.
 
 Reproducibility: a matrix product split over another number of threads rounds
 differently, so runs are bit-for-bit reproducible (and a resumed run identical to an
 uninterrupted one) as long as the thread count stays the same: always on an idle
-machine, where it never changes, and always with a fixed count (``--threads N``,
-``train(..., threads=N)``). Runs shorter than ``FIRST_CHECK`` seconds are never probed.
+machine, where it never changes (not even for a trial), and always with a fixed count
+(``--threads N``, ``train(..., threads=N)``). Runs shorter than ``FIRST_CHECK`` seconds
+are never probed.
 """
 import contextlib
 import os
@@ -47,6 +62,8 @@ RECHECK = 60.0       # seconds between probes
 SLOWDOWN = 2.0       # a window of steps this much slower than the best: probe now
 MARGIN = 1.3         # how much faster fewer threads must be to move to them
 MARGIN_UP = 1.5      # how much faster more threads must be to move to them
+TRIAL = 1.1          # fewer threads are tried on slow steps if the probe has them this close
+OTHERS = 0.5         # CPUs' worth of work by other processes that makes them "busy"
 WINDOW = 20          # steps per window of step times, ...
 WINDOW_SECONDS = 2.0  # ... or fewer (3 at least) when they take this long
 PROBE = (256, 256, 256)  # the products timed: (M, K) @ (K, N) in float32, ...
@@ -67,6 +84,22 @@ def blas_threads(controller=None):
     when NumPy's BLAS is not one threadpoolctl knows."""
     info = (controller or ThreadpoolController()).select(user_api="blas").info()
     return max((lib["num_threads"] for lib in info), default=None)
+
+
+def other_cpu_seconds():
+    """CPU seconds every other process has used since boot: the machine's busy time in
+    /proc/stat (every state but idle and I/O wait; guest time is counted in user time
+    already) less this process's own (``os.times``, all its threads). None where there
+    is no /proc/stat (macOS, Windows): the policy then decides by the probe alone."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # ticks: user nice system idle iowait irq softirq steal (guest guest_nice)
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK") - (own.user + own.system)
 
 
 def check_threads(threads):
@@ -98,6 +131,9 @@ class Policy:
             self._set(threads)
         self.started = self.last_check = clock()
         self.window, self.best = [], {}
+        self.last_median = None  # of the last window of steps at the count in use
+        self.trial = None  # (count before, its last window's median) while fewer are tried
+        self.others = (self.started, other_cpu_seconds())
         self.probe_inputs = None
 
     # ---- the policy ----
@@ -121,6 +157,10 @@ class Policy:
             self.window = []
             best = self.best.get(self.current)
             self.best[self.current] = median if best is None else min(best, median)
+            if self.trial is not None:
+                self._end_trial(median)
+                return
+            self.last_median = median
             slow = best is not None and median > SLOWDOWN * best
         now = self.clock()
         if now - self.started < FIRST_CHECK:
@@ -128,23 +168,38 @@ class Policy:
         if slow or now - self.last_check >= (FIRST_CHECK if self.last_check == self.started
                                              else RECHECK):
             self.last_check = now
-            self.check()
+            self.check(slow)
 
-    def check(self):
+    def others_busy(self):
+        """Whether other processes used ``OTHERS`` CPUs or more since the last call
+        (None where that cannot be known)."""
+        now, seconds = self.clock(), other_cpu_seconds()
+        (then, before), self.others = self.others, (now, seconds)
+        if seconds is None or before is None or now <= then:
+            return None
+        return (seconds - before) / (now - then) >= OTHERS
+
+    def check(self, slow=False):
         """Time the probe at every candidate count (1 first: on busy CPUs it is the quick
         one); move to the fastest when it beats the count in use by ``MARGIN`` (by
-        ``MARGIN_UP`` for more threads). Returns {count: seconds} (a count given up on:
-        the seconds it had taken by then)."""
+        ``MARGIN_UP`` for more threads, and only while no other process is busy). Else
+        start a trial of fewer threads on the training steps when other processes are
+        busy, or when the steps got ``slow`` and the probe has fewer threads within
+        ``TRIAL`` of the count in use. Returns {count: seconds} (a count given up on: the
+        seconds it had taken by then)."""
+        busy = self.others_busy()
         times = {}
         for count in [1] + [n for n in self.candidates() if n != 1]:
             times[count] = self.probe(count, MARGIN * min(times.values(), default=np.inf))
         self._set(self.current)  # the probe left the last candidate set
         fastest = min(times, key=times.get)
-        margin = MARGIN_UP if fastest > self.current else MARGIN
-        if fastest != self.current and times[fastest] * margin <= times[self.current]:
+        up = fastest > self.current
+        margin = MARGIN_UP if up else MARGIN
+        if (fastest != self.current and times[fastest] * margin <= times[self.current]
+                and not (up and busy)):
             old = self.current
             self._set(fastest)
-            self.window = []
+            self.window, self.last_median = [], None
             self.changes.append((old, fastest))
             if self.report:
                 why = ("other processes are using the CPUs" if fastest < old
@@ -153,7 +208,29 @@ class Policy:
                             f"{PROBE[0]}x{PROBE[1]} @ {PROBE[1]}x{PROBE[2]}: "
                             + ", ".join(f"{1e3 * t:.1f} ms on {n}" for n, t in times.items())
                             + ")")
+        elif self.last_median is not None:
+            fewer = [n for n in times if n < self.current
+                     and (busy or (slow and times[n] <= TRIAL * times[self.current]))]
+            if fewer:
+                self.trial = (self.current, self.last_median)
+                self._set(min(fewer, key=times.get))
+                self.window = []
         return times
+
+    def _end_trial(self, median):
+        """Keep the trial's count if its window of steps (``median`` seconds) beat the last
+        window before it by ``MARGIN``, else go back to the count before."""
+        before, last = self.trial
+        self.trial = None
+        if median * MARGIN <= last:
+            self.changes.append((before, self.current))
+            self.last_median = median
+            if self.report:
+                self.report(f"BLAS threads {before} -> {self.current}: other processes are "
+                            f"using the CPUs (training steps {1e3 * last:.1f} ms on "
+                            f"{before}, {1e3 * median:.1f} ms on {self.current})")
+        else:
+            self._set(before)
 
     def probe(self, count, budget=np.inf):
         """Seconds of ``CALLS`` probe products in a row on ``count`` threads (the best of
