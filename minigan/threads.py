@@ -22,19 +22,20 @@ So ``training_threads`` (the training loop's policy):
     threads run the probe faster, so the margins keep it where it started); a candidate
     is given up as soon as it is ``MARGIN`` times slower than the best so far, so a probe
     costs 0.1-0.2 s even on a saturated 2-core machine, once a minute;
-  * when the probe does not decide but other processes used ``OTHERS`` CPUs or more
-    since the last check (Linux, from /proc/stat), or the steps got ``SLOWDOWN`` times
-    slower and the probe has fewer threads about as fast (within ``TRIAL``) as the count
-    in use, tries fewer threads on the training steps themselves for one window, keeps
+  * when the probe does not decide but other processes crowd the run's threads (since
+    the last check they used more CPUs than the threads leave idle, by ``OTHERS`` or
+    more; Linux, from /proc/stat), or the steps got ``SLOWDOWN`` times slower and the
+    probe has fewer threads about as fast (within ``TRIAL``) as the count in use, tries
+    fewer threads on the training steps themselves for one window, keeps
     them if those steps are ``MARGIN`` times faster than the last window before, else
     goes back. The probe's few products miss the stalls: beside one busy process on 2
     cores it timed 2 threads as fast as 1 or faster while the README's DCGAN step took
     150-240 ms on 2 threads and 70-90 ms on 1 (BENCHMARKS.md, "The first command";
-    ``benchmarks/thread_probe.py`` prints what the probe sees). While other processes
-    are busy the probe's word does not move the run up to more threads either (a lucky
-    probe would bring the stalls back until the next trial). On an idle machine no other
-    process is busy and more threads run the probe clearly faster (1.7x on 2 cores), so
-    no trial starts there;
+    ``benchmarks/thread_probe.py`` prints what the probe sees). Nor does the probe's word
+    move the run up to more threads that other processes would crowd (a lucky probe
+    would bring the stalls back until the next trial). On an idle machine nothing crowds
+    the threads and more threads run the probe clearly faster (1.7x on 2 cores), so no
+    trial starts there;
   * restores the library's own setting when the run ends.
 
 Threads are set through threadpoolctl, which changes a loaded BLAS library's setting at
@@ -63,7 +64,7 @@ SLOWDOWN = 2.0       # a window of steps this much slower than the best: probe n
 MARGIN = 1.3         # how much faster fewer threads must be to move to them
 MARGIN_UP = 1.5      # how much faster more threads must be to move to them
 TRIAL = 1.1          # fewer threads are tried on slow steps if the probe has them this close
-OTHERS = 0.5         # CPUs' worth of work by other processes that makes them "busy"
+OTHERS = 0.5         # CPUs other processes use beyond those our threads leave idle: crowded
 WINDOW = 20          # steps per window of step times, ...
 WINDOW_SECONDS = 2.0  # ... or fewer (3 at least) when they take this long
 PROBE = (256, 256, 256)  # the products timed: (M, K) @ (K, N) in float32, ...
@@ -170,24 +171,27 @@ class Policy:
             self.last_check = now
             self.check(slow)
 
-    def others_busy(self):
-        """Whether other processes used ``OTHERS`` CPUs or more since the last call
-        (None where that cannot be known)."""
+    def other_cpus(self):
+        """How many CPUs other processes used on average since the last call (None where
+        that cannot be known)."""
         now, seconds = self.clock(), other_cpu_seconds()
         (then, before), self.others = self.others, (now, seconds)
         if seconds is None or before is None or now <= then:
             return None
-        return (seconds - before) / (now - then) >= OTHERS
+        return (seconds - before) / (now - then)
 
     def check(self, slow=False):
         """Time the probe at every candidate count (1 first: on busy CPUs it is the quick
         one); move to the fastest when it beats the count in use by ``MARGIN`` (by
-        ``MARGIN_UP`` for more threads, and only while no other process is busy). Else
-        start a trial of fewer threads on the training steps when other processes are
-        busy, or when the steps got ``slow`` and the probe has fewer threads within
-        ``TRIAL`` of the count in use. Returns {count: seconds} (a count given up on: the
-        seconds it had taken by then)."""
-        busy = self.others_busy()
+        ``MARGIN_UP`` for more threads, and only if other processes would not crowd
+        them). Else start a trial of fewer threads on the training steps when other
+        processes crowd the count in use, or when the steps got ``slow`` and the probe
+        has fewer threads within ``TRIAL`` of it. Returns {count: seconds} (a count given
+        up on: the seconds it had taken by then)."""
+        others = self.other_cpus()
+
+        def crowded(count):  # other processes want more CPUs than ``count`` threads leave
+            return others is not None and others >= self.most - count + OTHERS
         times = {}
         for count in [1] + [n for n in self.candidates() if n != 1]:
             times[count] = self.probe(count, MARGIN * min(times.values(), default=np.inf))
@@ -196,7 +200,7 @@ class Policy:
         up = fastest > self.current
         margin = MARGIN_UP if up else MARGIN
         if (fastest != self.current and times[fastest] * margin <= times[self.current]
-                and not (up and busy)):
+                and not (up and crowded(fastest))):
             old = self.current
             self._set(fastest)
             self.window, self.last_median = [], None
@@ -210,7 +214,8 @@ class Policy:
                             + ")")
         elif self.last_median is not None:
             fewer = [n for n in times if n < self.current
-                     and (busy or (slow and times[n] <= TRIAL * times[self.current]))]
+                     and (crowded(self.current)
+                          or (slow and times[n] <= TRIAL * times[self.current]))]
             if fewer:
                 self.trial = (self.current, self.last_median)
                 self._set(min(fewer, key=times.get))

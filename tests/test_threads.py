@@ -144,6 +144,24 @@ def test_a_run_started_beside_busy_processes_tries_fewer_threads(policy):
     assert policy.current == 4 and policy.changes == [(4, 2), (2, 4)]
 
 
+def test_only_other_processes_that_crowd_the_threads_in_use_start_a_trial(policy):
+    """On 4 CPUs, 2 threads leave 2 idle: other processes using 2 of them crowd nothing,
+    3 do. And 0.4 CPUs of background work beside 4 threads is no crowd either."""
+    policy.clock_.others = 0.4
+    policy.probe_times = {4: 0.010, 2: 0.0105, 1: 0.0108}  # the probe cannot tell
+    run_steps(policy, 600, 0.01)  # checked at 5 s
+    assert policy.current == 4 and set(policy.set_to) <= {4}
+    policy.probe_times = {4: 0.010, 2: 0.0075, 1: 0.0078}
+    run_steps(policy, 6000, 0.01)  # checked at 65 s: 2 threads 1.33x faster, moved
+    assert policy.current == 2 and policy.changes == [(4, 2)]
+    policy.clock_.others = 2.0
+    run_steps(policy, 6000, 0.01)
+    assert policy.current == 2 and 1 not in policy.set_to
+    policy.clock_.others = 3.0
+    run_steps(policy, 6000, 0.01)  # a check: a trial on 1, whose steps are no faster
+    assert policy.set_to[-2:] == [1, 2] and policy.current == 2
+
+
 def test_slow_steps_on_an_idle_machine_start_no_trial(policy):
     """A slow window (another job for a moment) while the probe has every thread clearly
     fastest: no step runs on another count, so the run stays reproducible."""
