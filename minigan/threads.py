@@ -26,9 +26,9 @@ So ``training_threads`` (the training loop's policy):
     the last check they used more CPUs than the threads leave idle, by ``OTHERS`` or
     more; Linux, from /proc/stat), or the steps got ``SLOWDOWN`` times slower and the
     probe has fewer threads about as fast (within ``TRIAL``) as the count in use, tries
-    fewer threads on the training steps themselves for one window, keeps
-    them if those steps are ``MARGIN`` times faster than the last window before, else
-    goes back. The probe's few products miss the stalls: beside one busy process on 2
+    fewer threads on the training steps themselves for one window, keeps them if those
+    steps are ``MARGIN`` times faster than the last window before, else goes back (and
+    tries again at a later check while the crowd stays). The probe's few products miss the stalls: beside one busy process on 2
     cores it timed 2 threads as fast as 1 or faster while the README's DCGAN step took
     150-240 ms on 2 threads and 70-90 ms on 1 (BENCHMARKS.md, "The first command";
     ``benchmarks/thread_probe.py`` prints what the probe sees). Nor does the probe's word
@@ -164,7 +164,7 @@ class Policy:
             self.last_median = median
             slow = best is not None and median > SLOWDOWN * best
         now = self.clock()
-        if now - self.started < FIRST_CHECK:
+        if now - self.started < FIRST_CHECK or self.trial is not None:  # a trial decides first
             return
         if slow or now - self.last_check >= (FIRST_CHECK if self.last_check == self.started
                                              else RECHECK):

@@ -162,6 +162,20 @@ def test_only_other_processes_that_crowd_the_threads_in_use_start_a_trial(policy
     assert policy.set_to[-2:] == [1, 2] and policy.current == 2
 
 
+def test_no_check_interrupts_a_trial(policy):
+    """Steps of 30 s: a trial's window (3 steps) outlasts RECHECK, but the trial decides
+    before any other check does."""
+    policy.clock_.others = 1.0
+    policy.probe_times = {4: 0.008, 2: 0.010, 1: 0.012}
+    run_steps(policy, 3, 30.0, every=30.0)  # 90 s: the first window, a check, a trial on 2
+    assert policy.current == 2 and policy.trial == (4, 30.0)
+    policy.probe_times = {4: 0.030, 2: 0.020, 1: 0.005}  # would move 2 -> 1 if probed
+    run_steps(policy, 3, 12.0, every=30.0)  # 180 s: 60 s after the check, inside the trial
+    assert policy.changes == [(4, 2)] and policy.current == 2 and policy.trial is None
+    run_steps(policy, 1, 12.0, every=30.0)  # the next check comes after the trial
+    assert policy.changes == [(4, 2), (2, 1)]
+
+
 def test_slow_steps_on_an_idle_machine_start_no_trial(policy):
     """A slow window (another job for a moment) while the probe has every thread clearly
     fastest: no step runs on another count, so the run stays reproducible."""
