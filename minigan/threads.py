@@ -22,20 +22,20 @@ So ``training_threads`` (the training loop's policy):
     threads run the probe faster, so the margins keep it where it started); a candidate
     is given up as soon as it is ``MARGIN`` times slower than the best so far, so a probe
     costs 0.1-0.2 s even on a saturated 2-core machine, once a minute;
-  * when the probe does not decide but other processes crowd the run's threads (since
-    the last check they used more CPUs than the threads leave idle, by ``OTHERS`` or
-    more; Linux, from /proc/stat), or the steps got ``SLOWDOWN`` times slower and the
-    probe has fewer threads about as fast (within ``TRIAL``) as the count in use, tries
-    fewer threads on the training steps themselves for one window, keeps them if those
-    steps are ``MARGIN`` times faster than the last window before, else goes back (and
-    tries again at a later check while the crowd stays). The probe's few products miss the stalls: beside one busy process on 2
-    cores it timed 2 threads as fast as 1 or faster while the README's DCGAN step took
-    150-240 ms on 2 threads and 70-90 ms on 1 (BENCHMARKS.md, "The first command";
-    ``benchmarks/thread_probe.py`` prints what the probe sees). Nor does the probe's word
-    move the run up to more threads that other processes would crowd (a lucky probe
-    would bring the stalls back until the next trial). On an idle machine nothing crowds
-    the threads and more threads run the probe clearly faster (1.7x on 2 cores), so no
-    trial starts there;
+  * when the probe does not decide but other processes crowd the run's threads (since the
+    last check they used more CPUs than the threads leave idle, by ``OTHERS`` or more;
+    Linux, from /proc/stat), or the steps got ``SLOWDOWN`` times slower and the probe has
+    fewer threads about as fast (within ``TRIAL``) as the count in use, tries fewer
+    threads on the training steps themselves for one window, keeps them if those steps are
+    ``MARGIN`` times faster than the last window before, else goes back (and tries again
+    at a later check while the crowd stays). The probe's few products miss the stalls:
+    beside one busy process on 2 cores it timed 2 threads as fast as 1 or faster while the
+    README's DCGAN step took 150-240 ms on 2 threads and 70-90 ms on 1 (BENCHMARKS.md,
+    "The first command"; ``benchmarks/thread_probe.py`` prints what the probe sees). Nor
+    does the probe's word move the run up to more threads that other processes would crowd
+    (a lucky probe would bring the stalls back until the next trial). On an idle machine
+    nothing crowds the threads and more threads run the probe clearly faster (1.7x on 2
+    cores), so no trial starts there;
   * restores the library's own setting when the run ends.
 
 Threads are set through threadpoolctl, which changes a loaded BLAS library's setting at
