@@ -145,8 +145,8 @@ def test_discriminator_width_defaults_to_the_notes_and_can_be_set():
     assert discriminator_channels(build("wgan-gp", width=64)) == [16, 32, 1]
     assert discriminator_channels(build("dcgan", shape=(3, 16, 16), width=8,
                                         d_width=None)) == [8, 16, 1]
-    # dcgan's default recipe: D's first block 32 channels whatever G's width
-    assert discriminator_channels(get_model("dcgan")((1, 28, 28))) == [32, 64, 1]
+    # dcgan's default recipe: D's first block 24 channels whatever G's width
+    assert discriminator_channels(get_model("dcgan")((1, 28, 28))) == [24, 48, 1]
     # the notes' CGAN: D as wide as G
     assert discriminator_channels(build("cgan", width=64)) == [64, 128, 1]
     assert discriminator_channels(build("cgan", width=64, d_width=16)) == [16, 32, 1]

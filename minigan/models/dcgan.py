@@ -37,8 +37,9 @@ The defaults are the same game made fast and reliable on the embedded digits:
 * ``ema`` 0.999: samples come from θ̄, an exponential moving average of G's weights
   θ̄ ← θ̄ + (1 − β)(θ − θ̄) after every G update (Yazıcı et al. 2019), which smooths away
   the last updates' noise.
-* ``width`` 32, ``d_width`` 32: half the notes' G, twice their D; a quarter of the
-  notes' FLOPs per sample for G, so more iterations fit in the same minutes.
+* ``width`` 24, ``d_width`` 24: 3/8 of the notes' G, 1.5× their D; G's FLOPs per
+  sample are (24/64)² ≈ 14 % of the notes', so more iterations fit in the same minutes
+  (5,000 steps in 4.4–4.7 minutes instead of 5.8–6.3 at 32 and 32, BENCHMARKS.md).
 * ``lr`` 4e-4, twice the notes' Adam rate for G and D: the weight average smooths what
   the larger steps shake up, and the FID of 7,000 steps at 2e-4 comes at ~5,000.
 
@@ -46,8 +47,8 @@ The options also hold the other usual tricks, measured and left off by default:
 ``lr_d`` (a larger D learning rate, TTUR), ``spectral_norm`` (``nn.spectral``), hinge loss.
 
 Measured (``python -m minigan train dcgan --steps 5000``, batch 64, seeds 0–4, 2 cores):
-all ten classes on every seed, classifier-FID 11.7–13.1 (cgan, given the labels: 10.4;
-at 4,000 steps 13.2–17.6), 5.8–6.3 minutes each on a Zen 3-class VM.
+all ten classes on every seed, classifier-FID 11.7–13.4 (cgan, given the labels: 10.4),
+4.4–4.7 minutes each on a Zen 3-class VM.
 
 >>> import minigan
 >>> gan = DCGAN((1, 28, 28), width=8)
@@ -77,8 +78,8 @@ NOTES = {"loss": "bce", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999, 
          "sample_bn": "batch"}
 
 
-# D twice as wide as the notes' (the notes' own choice, none, stays allowed).
-D_WIDTH = next(o for o in NETWORK_OPTIONS if o.name == "d_width").replace(default=32,
+# D 1.5 times as wide as the notes' (the notes' own choice, none, stays allowed).
+D_WIDTH = next(o for o in NETWORK_OPTIONS if o.name == "d_width").replace(default=24,
                                                                           optional=True)
 
 
@@ -103,7 +104,7 @@ class DCGAN(AdversarialModel):
         Option("clusters", 40, "condition G and D on the k-means cluster of each real sample, "
                "learnt online without labels; samples draw a cluster with its frequency in "
                "the data (0: no clusters)", least=0),
-    ) + extend(NETWORK_OPTIONS, D_WIDTH, width=32)
+    ) + extend(NETWORK_OPTIONS, D_WIDTH, width=24)
     presets = {"notes": NOTES}
 
     def __init__(self, data_shape, num_classes=None, device="cpu", **options):
