@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 from minigan import threads
@@ -22,10 +21,7 @@ from minigan import threads
 
 def repeats(count, n=7):
     """Seconds of each of n runs of the probe's CALLS products on ``count`` threads."""
-    m, k, p = threads.PROBE
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, p), dtype=np.float32)
+    a, b = threads.probe_operands()
     with threadpool_limits(limits=count, user_api="blas"):
         a @ b  # wake the threads
         out = []

@@ -103,6 +103,15 @@ def other_cpu_seconds():
     return busy / os.sysconf("SC_CLK_TCK") - (own.user + own.system)
 
 
+def probe_operands():
+    """The probe's factors, (M, K) and (K, N) float32 for ``PROBE`` = (M, K, N), drawn
+    from a fixed seed (not minigan's generator: training's stream stays untouched)."""
+    rng = np.random.default_rng(0)
+    m, k, n = PROBE
+    return (rng.standard_normal((m, k), dtype=np.float32),
+            rng.standard_normal((k, n), dtype=np.float32))
+
+
 def check_threads(threads):
     """``threads`` if it is "auto" or an int >= 1, else a ValueError."""
     if threads == "auto" or (type(threads) is int and threads >= 1):
@@ -241,10 +250,7 @@ class Policy:
         """Seconds of ``CALLS`` probe products in a row on ``count`` threads (the best of
         ``REPEATS``), or the seconds taken when they passed ``budget``."""
         if self.probe_inputs is None:
-            rng = np.random.default_rng(0)  # not minigan's generator: training's stays
-            m, k, n = PROBE
-            self.probe_inputs = (rng.standard_normal((m, k), dtype=np.float32),
-                                 rng.standard_normal((k, n), dtype=np.float32))
+            self.probe_inputs = probe_operands()
         a, b = self.probe_inputs
         self._set(count, remember=False)
         a @ b  # wake the threads

@@ -41,7 +41,7 @@ The defaults are the same game made fast and reliable on the embedded digits:
   sample are (24/64)² ≈ 14 % of the notes', so more iterations fit in the same minutes
   (5,000 steps in 4.4–4.7 minutes instead of 5.8–6.3 at 32 and 32, BENCHMARKS.md).
 * ``lr`` 4e-4, twice the notes' Adam rate for G and D: the weight average smooths what
-  the larger steps shake up, and the FID of 7,000 steps at 2e-4 comes at ~5,000.
+  the larger steps shake up: at 32 channels the FID of 7,000 steps at 2e-4 came at ~5,000.
 
 The options also hold the other usual tricks, measured and left off by default:
 ``lr_d`` (a larger D learning rate, TTUR), ``spectral_norm`` (``nn.spectral``), hinge loss.
