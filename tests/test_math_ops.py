@@ -108,6 +108,27 @@ def test_binary_ops_on_any_broadcastable_shapes(device, shapes, name, seed):
     check(op, a, b)
 
 
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("small_shape", [(5, 3, 1, 1), (5, 1, 1, 1), (1, 3, 4, 1), (3, 1, 1)],
+                         ids=str)
+def test_a_broadcast_result_is_laid_out_like_its_full_operand(device, name, small_shape):
+    """An (N, C, H, W) activation laid out batch-last, as the convolutions return theirs,
+    with a smaller operand (a per-sample bias (N, C, 1, 1), ...) on either side: the result
+    has the activation's memory layout, which batch norm and the next convolution read
+    fastest, and NumPy's values."""
+    op, reference = BINARY[name]
+    full_np = away_from_zero((3, 4, 2, 5), 1).transpose(3, 0, 1, 2)  # N = 5 fastest
+    small_np = away_from_zero(small_shape, 2)
+    full = leaf(full_np, device)
+    for a_np, b_np in ((full_np, small_np), (small_np, full_np)):
+        a, b = (full, leaf(b_np, device)) if a_np is full_np else (leaf(a_np, device), full)
+        out = op(a, b)
+        assert out.data.strides == full.data.strides, (
+            f"{name}: expected the layout of the full operand {full.data.strides}, "
+            f"found strides {out.data.strides}")
+        assert_values(out, reference(a_np, b_np))
+
+
 # ==================== powers ====================
 
 @pytest.mark.parametrize("exponent", [2, 3, 0.5, -1.5, 1, 0])
