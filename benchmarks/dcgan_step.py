@@ -15,12 +15,13 @@ the same malloc); `--default-malloc` leaves glibc's defaults, for the comparison
 The physical limit (``--limit``): every convolution of an iteration is one GEMM per pass —
 forward, input gradient, weight gradient — of 2·M·K·N floating-point operations, with
 (M, K, N) read off the layer shapes (``iteration_gemms``). The same GEMMs, as plain
-``numpy.matmul``s of those shapes, are timed in the same run: their sum is the
-GEMM-bound time of an iteration, what it would take if everything but the matrix
-products were free. The script prints the FLOP count, layer by layer, and iteration time /
-GEMM-bound time. ``--profile`` adds where the rest goes: the time of every op of an
-iteration (each convolution pass against its GEMM, batch norm, activations, losses, Adam,
-and what is left: the graph walk and Python).
+``numpy.matmul``s of those shapes, are timed in the same run, in alternation with the
+iteration (``--iters`` rounds of one iteration, then each GEMM once): the sum of their
+medians is the GEMM-bound time of an iteration, what it would take if everything but the
+matrix products were free. The script prints the FLOP count, layer by layer, and iteration
+time / GEMM-bound time, both medians of the same rounds. ``--profile`` adds where the rest
+goes: the time of every op of an iteration (each convolution pass against its GEMM, batch
+norm, activations, losses, Adam, and what is left: the graph walk and Python).
 
     python benchmarks/dcgan_step.py [--iters 30] [--batch 128] [--device cpu] [--threads 2]
                                     [--default-malloc] [--limit] [--profile]
@@ -124,10 +125,9 @@ def iteration_gemms(G, D, batch):
     return rows
 
 
-def gemm_bound_ms(rows, rounds=7):
-    """{(layer, pass): median ms of its GEMM as a plain float32 numpy.matmul}, each
-    operand laid out as minigan's conv ops pass it (the weight gradient's right operand a
-    transposed view), timed ``rounds`` times in turn."""
+def gemm_operands(rows):
+    """{(layer, pass): (a, b, out)} float32 operands of each GEMM, laid out as minigan's conv
+    ops pass them (the weight gradient's right operand a transposed view)."""
     rng = np.random.default_rng(0)
     operands = {}
     for layer, phase, (m, k, n), _ in rows:
@@ -135,19 +135,44 @@ def gemm_bound_ms(rows, rounds=7):
         b = (rng.standard_normal((n, k), dtype=np.float32).T if phase == "weight grad"
              else rng.standard_normal((k, n), dtype=np.float32))
         operands[layer, phase] = (a, b, np.empty((m, n), np.float32))
-    times = collections.defaultdict(list)
+    return operands
+
+
+def interleaved_ms(step, rows, rounds):
+    """The iteration and its GEMMs timed in alternation: ``rounds`` times, one iteration,
+    then each GEMM once as a plain numpy.matmul. Both see the same machine at the same
+    moments (this VM's speed drifts by ±15 % within minutes, so timing one and then the
+    other can move their ratio by as much). Returns the iteration's times and
+    {(layer, pass): times} in ms."""
+    operands = gemm_operands(rows)
+    for _ in range(3):                                  # warm-up, as median_ms
+        step()
+        for a, b, out in operands.values():
+            np.matmul(a, b, out=out)
+    iteration, gemms = [], collections.defaultdict(list)
     for _ in range(rounds):
+        start = time.perf_counter()
+        step()
+        iteration.append((time.perf_counter() - start) * 1e3)
         for key, (a, b, out) in operands.items():
             start = time.perf_counter()
             np.matmul(a, b, out=out)
-            times[key].append((time.perf_counter() - start) * 1e3)
-    return {key: statistics.median(t) for key, t in times.items()}
+            gemms[key].append((time.perf_counter() - start) * 1e3)
+    return iteration, gemms
 
 
-def print_limit(rows, bound, iteration_ms):
+def print_limit(rows, iteration, gemms):
+    """The GEMM table and iteration time / GEMM-bound time from ``interleaved_ms``'s
+    times: the ratio of the medians, and the range of the rounds' own ratios. Returns
+    {(layer, pass): median GEMM ms}."""
+    bound = {key: statistics.median(t) for key, t in gemms.items()}
     flops = sum(2 * m * k * n * count for _, _, (m, k, n), count in rows)
     bound_ms = sum(bound[layer, phase] * count for layer, phase, _, count in rows)
-    print(f"\nGEMMs of one iteration (2·M·K·N each), timed as plain numpy.matmul:")
+    iteration_ms = statistics.median(iteration)
+    per_round = [it / sum(gemms[layer, phase][r] * count for layer, phase, _, count in rows)
+                 for r, it in enumerate(iteration)]
+    print(f"\nGEMMs of one iteration (2·M·K·N each), timed as plain numpy.matmul, "
+          f"{len(iteration)} rounds each after one iteration:")
     print(f"{'layer':<6} {'pass':<12} {'M':>6} {'K':>6} {'N':>6} {'× it':>5} "
           f"{'MFLOP':>8} {'GEMM ms':>8} {'GFLOP/s':>8}")
     for layer, phase, (m, k, n), count in rows:
@@ -157,9 +182,10 @@ def print_limit(rows, bound, iteration_ms):
               f"{ms:>8.2f} {mflop / ms:>8.1f}")
     print(f"total: {flops / 1e9:.3f} GFLOP per iteration; GEMM-bound time {bound_ms:.1f} ms "
           f"({flops / bound_ms / 1e6:.1f} GFLOP/s)")
-    print(f"iteration time / GEMM-bound time: {iteration_ms:.1f} / {bound_ms:.1f} ms = "
-          f"{iteration_ms / bound_ms:.2f}x")
-    return bound_ms
+    print(f"iteration time / GEMM-bound time (medians of the same rounds): "
+          f"{iteration_ms:.1f} / {bound_ms:.1f} ms = {iteration_ms / bound_ms:.2f}x "
+          f"(the rounds' own ratios: {min(per_round):.2f}-{max(per_round):.2f}x)")
+    return bound
 
 
 # ==================== where the time goes ====================
@@ -392,8 +418,7 @@ def main():
     if args.limit or args.profile:
         _, G, D, _ = minigan_step_fn(args.batch, "cpu", parts=True)
         rows = iteration_gemms(G, D, args.batch)
-        bound = gemm_bound_ms(rows)
-        print_limit(rows, bound, ours)
+        bound = print_limit(rows, *interleaved_ms(step, rows, args.iters))
         if args.profile:
             profile(args.batch, args.device, args.iters, rows, bound)
 

@@ -28,12 +28,13 @@ def laid_out_like_full(ufunc, a, b):
     NumPy lays a broadcast result out in C order when its operands' memory orders disagree:
     a batch-last activation (functional/_im2col.batch_first) plus an (N, C, 1, 1)
     per-sample bias came out batch-first, and the batch norm and convolution after it lost
-    their batch-last fast paths (batch norm 3x slower on dcgan's D). So the small operand
-    is copied into the full one's axis order (a few numbers) and the result written in the
-    full one's layout; both then advance contiguously in the inner loop. Element values do
-    not depend on the layout."""
+    their batch-last fast paths (a dcgan step took 57 ms instead of 45, BENCHMARKS.md). So
+    the small operand is copied into the full one's axis order (a few numbers) and the
+    result written in the full one's layout; both then advance contiguously in the inner
+    loop. Each element is the same number in any layout."""
     full, small = (a, b) if a.size >= b.size else (b, a)
-    if full.flags.c_contiguous or not 1 < small.size < full.size:
+    if (full.flags.c_contiguous or not 1 < small.size < full.size
+            or a.dtype.kind != "f" or b.dtype.kind != "f"):   # (int / int is a float)
         return ufunc(a, b)
     xp = get_array_module(full)
     small = small.reshape((1,) * (full.ndim - small.ndim) + small.shape)

@@ -39,7 +39,7 @@ The defaults are the same game made fast and reliable on the embedded digits:
   the last updates' noise.
 * ``width`` 24, ``d_width`` 24: 3/8 of the notes' G, 1.5× their D; G's FLOPs per
   sample are (24/64)² ≈ 14 % of the notes', so more iterations fit in the same minutes
-  (5,000 steps in 4.4–4.7 minutes instead of 5.8–6.3 at 32 and 32, BENCHMARKS.md).
+  (5,000 steps took 4.4–4.7 minutes instead of 5.8–6.3 at 32 and 32, BENCHMARKS.md).
 * ``lr`` 4e-4, twice the notes' Adam rate for G and D: the weight average smooths what
   the larger steps shake up: at 32 channels the FID of 7,000 steps at 2e-4 came at ~5,000.
 
@@ -47,8 +47,9 @@ The options also hold the other usual tricks, measured and left off by default:
 ``lr_d`` (a larger D learning rate, TTUR), ``spectral_norm`` (``nn.spectral``), hinge loss.
 
 Measured (``python -m minigan train dcgan --steps 5000``, batch 64, seeds 0–4, 2 cores):
-all ten classes on every seed, classifier-FID 11.7–13.4 (cgan, given the labels: 10.4),
-4.4–4.7 minutes each on a Zen 3-class VM.
+all ten classes on every seed, classifier-FID 11.3–14.8 (cgan, given the labels: 10.1),
+4 min 15 s for seed 0 and 4.1–4.3 minutes for seeds 2–4 on a Zen 3-class VM (BENCHMARKS.md,
+"The first command").
 
 >>> import minigan
 >>> gan = DCGAN((1, 28, 28), width=8)
