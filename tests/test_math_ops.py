@@ -129,6 +129,17 @@ def test_a_broadcast_result_is_laid_out_like_its_full_operand(device, name, smal
         assert_values(out, reference(a_np, b_np))
 
 
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_integer_operands_in_any_layout_give_numpys_results(name):
+    """int / int is a float: the layout-keeping path must not force the operands' dtype."""
+    op, reference = BINARY[name]
+    full = np.arange(1, 121).reshape(3, 4, 2, 5).transpose(3, 0, 1, 2)   # batch-last ints
+    small = np.arange(1, 16).reshape(5, 3, 1, 1)
+    out = op(minigan.tensor(full), minigan.tensor(small))
+    assert out.dtype == reference(full, small).dtype
+    np.testing.assert_array_equal(out.numpy(), reference(full, small))
+
+
 # ==================== powers ====================
 
 @pytest.mark.parametrize("exponent", [2, 3, 0.5, -1.5, 1, 0])
