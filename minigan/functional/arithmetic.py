@@ -8,7 +8,7 @@ becomes a constant of the other operand's dtype and device (``as_tensor_like``).
 from minigan.autograd import Function, Tensor
 from minigan.backend import get_array_module
 from minigan.functional.reductions import sum, sum_to
-from minigan.functional.shapes import _unwrap
+from minigan.functional.shapes import _unwrap, inverse_permutation
 
 
 def as_tensor_like(value, like):
@@ -39,16 +39,9 @@ def laid_out_like_full(ufunc, a, b):
     xp = get_array_module(full)
     small = small.reshape((1,) * (full.ndim - small.ndim) + small.shape)
     order = sorted(range(full.ndim), key=lambda axis: -full.strides[axis])  # outermost first
-    small = xp.ascontiguousarray(small.transpose(order)).transpose(_inverse(order))
+    small = xp.ascontiguousarray(small.transpose(order)).transpose(inverse_permutation(order))
     out = xp.empty_like(full, dtype=xp.result_type(a, b))
     return ufunc(a, small, out=out) if full is a else ufunc(small, b, out=out)
-
-
-def _inverse(permutation):
-    inverse = [0] * len(permutation)
-    for position, axis in enumerate(permutation):
-        inverse[axis] = position
-    return inverse
 
 
 class Add(Function):

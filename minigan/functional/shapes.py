@@ -39,8 +39,12 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, gy):
-        inverse = tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__))
-        return gy.permute(*inverse)
+        return gy.permute(*inverse_permutation(self.axes))
+
+
+def inverse_permutation(axes):
+    """The permutation that undoes ``axes``: x.transpose(axes).transpose(result) is x."""
+    return tuple(sorted(range(len(axes)), key=axes.__getitem__))
 
 
 def reshape(x, *shape):
