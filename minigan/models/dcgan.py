@@ -39,7 +39,8 @@ The defaults are the same game made fast and reliable on the embedded digits:
   the last updates' noise.
 * ``width`` 24, ``d_width`` 24: 3/8 of the notes' G, 1.5× their D; G's FLOPs per
   sample are (24/64)² ≈ 14 % of the notes', so more iterations fit in the same minutes
-  (5,000 steps took 4.4–4.7 minutes instead of 5.8–6.3 at 32 and 32, BENCHMARKS.md).
+  (same code, same VM: 5,000 steps in 4.4–4.7 minutes against 5.8–6.3 at 32 and 32,
+  BENCHMARKS.md).
 * ``lr`` 4e-4, twice the notes' Adam rate for G and D: the weight average smooths what
   the larger steps shake up: at 32 channels the FID of 7,000 steps at 2e-4 came at ~5,000.
 
